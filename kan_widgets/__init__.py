@@ -1,9 +1,39 @@
 """kan_widgets: Kolmogorov-Arnold Networks you can see, click, prune and turn into formulas.
 
-The backend (:mod:`kan_widgets.core`) is torch only; the widgets are imported lazily on first
-use of a widget name, so ``import kan_widgets`` stays light in scripts.
+The backend (:mod:`kan_widgets.core`) is torch only; sympy-based formula tools and the widgets
+are imported lazily on first use of their names, so ``import kan_widgets`` stays light.
 """
 
-from ._version import __version__
+from importlib import import_module
 
-__all__ = ["__version__"]
+from . import datasets
+from ._version import __version__
+from .core import KAN, EdgeId, FitDivergedWarning, SymbolicFit
+from .datasets import Dataset
+
+# name -> module that defines it; resolved on first attribute access (PEP 562)
+_LAZY = {
+    "formula": "kan_widgets.symbolic",
+    "latex": "kan_widgets.symbolic",
+    "to_callable": "kan_widgets.symbolic",
+    "register_function": "kan_widgets.symbolic",
+    "Explorer": "kan_widgets.widgets",
+    "BSplineExplorer": "kan_widgets.widgets",
+    "GridExtensionDemo": "kan_widgets.widgets",
+    "KARTDemo": "kan_widgets.widgets",
+}
+
+__all__ = ["KAN", "EdgeId", "SymbolicFit", "FitDivergedWarning", "Dataset", "datasets",
+           "__version__", *_LAZY]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'kan_widgets' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

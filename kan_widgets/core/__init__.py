@@ -1,0 +1,8 @@
+"""The KAN backend: torch and numpy only (no sympy, no widgets), usable headless on a GPU."""
+
+from .edges import EdgeId
+from .network import KAN
+from .symbolic_edges import SymbolicFit
+from .training import FitDivergedWarning
+
+__all__ = ["KAN", "EdgeId", "SymbolicFit", "FitDivergedWarning"]

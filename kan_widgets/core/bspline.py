@@ -1,0 +1,191 @@
+"""B-spline bases on per-input knot vectors.
+
+Conventions (shared by the whole package)
+-----------------------------------------
+* A *grid* of ``G`` intervals on one input is ``G + 1`` increasing points. It is *extended*
+  by ``k`` points on each side (same spacing as the first/last interval), giving a knot vector
+  of ``G + 2k + 1`` points, shape ``(n_in, G + 2k + 1)`` for a layer.
+* On such a knot vector there are ``G + k`` B-splines of order ``k`` (degree ``k``; ``k = 3``
+  is cubic). ``B_c`` is supported on ``[t_c, t_{c+k+1})``.
+* Outside ``[t_0, t_last)`` every basis function is zero (as in pykan): the grid update keeps the
+  data inside the grid.
+
+Two evaluators
+--------------
+``bspline_basis``: full Cox-de Boor recursion, dense output. Clear and exact; used as the
+reference and for plotting.
+
+``local_bspline``: the fast path. Only the ``k + 1`` non-zero values per sample are computed
+(de Boor's triangular scheme, NURBS Book A2.2) after locating the knot span. For uniform knot
+vectors the denominators are the constants ``1..k`` and the knots need no gathering.
+``dense_from_local`` scatters them into the ``(batch, n_in, G + k)`` layout the layer's matmul
+needs.
+"""
+
+from __future__ import annotations
+
+import torch
+
+__all__ = [
+    "extend_grid",
+    "uniform_grid",
+    "bspline_basis",
+    "local_bspline",
+    "dense_from_local",
+    "basis",
+    "is_uniform",
+]
+
+
+def uniform_grid(n_in: int, G: int, grid_range=(-1.0, 1.0), k: int = 3, *, dtype=None,
+                 device=None) -> torch.Tensor:
+    """Extended uniform knot vectors.
+
+    Returns
+    -------
+    torch.Tensor, shape (n_in, G + 2k + 1)
+    """
+    lo, hi = float(grid_range[0]), float(grid_range[1])
+    g = torch.linspace(lo, hi, G + 1, dtype=dtype or torch.get_default_dtype(), device=device)
+    return extend_grid(g.expand(n_in, G + 1).contiguous(), k)
+
+
+def extend_grid(grid: torch.Tensor, k: int) -> torch.Tensor:
+    """Extend ``(n_in, G + 1)`` grid points by ``k`` knots each side -> ``(n_in, G + 2k + 1)``.
+
+    The extension repeats the first and last interval widths, as pykan does.
+    """
+    h_lo = grid[:, 1:2] - grid[:, 0:1]  # (n_in, 1)
+    h_hi = grid[:, -1:] - grid[:, -2:-1]
+    steps = torch.arange(1, k + 1, dtype=grid.dtype, device=grid.device)  # (k,)
+    left = grid[:, 0:1] - h_lo * steps.flip(0)  # (n_in, k)
+    right = grid[:, -1:] + h_hi * steps
+    return torch.cat([left, grid, right], dim=1)
+
+
+def is_uniform(knots: torch.Tensor, rtol: float = 1e-6) -> bool:
+    """Whether every row of ``knots`` (n_in, M) is evenly spaced (to ``rtol`` of the span)."""
+    d = knots.diff(dim=1)
+    span = (knots[:, -1] - knots[:, 0]).abs().clamp_min(1e-30)
+    return bool(((d - d[:, :1]).abs() <= rtol * span[:, None]).all())
+
+
+def bspline_basis(x: torch.Tensor, knots: torch.Tensor, k: int) -> torch.Tensor:
+    """All B-splines of order ``k`` at ``x`` by the Cox-de Boor recursion.
+
+    Parameters
+    ----------
+    x : (batch, n_in)
+    knots : (n_in, G + 2k + 1) extended knot vectors
+    k : order (degree) of the splines
+
+    Returns
+    -------
+    torch.Tensor, shape (batch, n_in, G + k)
+    """
+    xe = x.unsqueeze(-1)  # (B, n_in, 1)
+    t = knots.unsqueeze(0)  # (1, n_in, M)
+    # order 0: indicator of each knot interval
+    B = ((xe >= t[..., :-1]) & (xe < t[..., 1:])).to(x.dtype)  # (B, n_in, M - 1)
+    for p in range(1, k + 1):
+        left = (xe - t[..., : -(p + 1)]) / (t[..., p:-1] - t[..., : -(p + 1)])
+        right = (t[..., p + 1 :] - xe) / (t[..., p + 1 :] - t[..., 1:-p])
+        B = left * B[..., :-1] + right * B[..., 1:]
+    return B
+
+
+def _padded(knots: torch.Tensor, k: int) -> torch.Tensor:
+    # k extra knots each side, so the triangular scheme never indexes outside the vector
+    # for samples in the outermost spans (their virtual basis functions are sliced away).
+    return extend_grid(knots, k)
+
+
+def local_bspline(x: torch.Tensor, knots: torch.Tensor, k: int, uniform: bool = False,
+                  derivative: bool = False, padded_knots: torch.Tensor | None = None):
+    """The ``k + 1`` non-zero B-spline values at each sample.
+
+    Parameters
+    ----------
+    x : (batch, n_in)
+    knots : (n_in, M) extended knot vectors, M = G + 2k + 1
+    k : spline order
+    uniform : knots evenly spaced per row (skips the span search and knot gathers)
+    derivative : also return ``d values / dx``
+    padded_knots : ``(M + 2k, n_in)`` knots padded by ``k`` each side and transposed, when the
+        caller caches them (non-uniform path)
+
+    Returns
+    -------
+    values : (batch, n_in, k + 1)
+        ``values[..., r]`` is ``B_{span - k + r}(x)``; all zero outside ``[t_0, t_{M-1})``.
+    span : (batch, n_in) int64
+        Knot span index ``s`` with ``t_s <= x < t_{s+1}`` (clamped to ``[0, M - 2]``).
+    dvalues : (batch, n_in, k + 1), only with ``derivative=True``
+        ``d/dx`` of ``values``, from the order ``k - 1`` values:
+        ``B'_{c,k} = k (B_{c,k-1} / (t_{c+k} - t_c) - B_{c+1,k-1} / (t_{c+k+1} - t_{c+1}))``.
+    """
+    n_in, M = knots.shape
+    t0 = knots[:, 0]
+    # starting the recursion from the in-range indicator zeroes every value (and derivative)
+    # of samples outside the knot vector without an extra pass
+    N = ((x >= t0) & (x < knots[:, -1])).to(x.dtype).unsqueeze(-1)  # (B, n_in, 1)
+    j = torch.arange(1, k + 1, dtype=x.dtype, device=x.device)  # (k,)
+    if uniform:
+        h = (knots[:, -1] - t0) / (M - 1)  # (n_in,)
+        u = (x - t0) / h
+        span = u.floor().clamp_(0, M - 2)
+        frac = (u - span).unsqueeze(-1)  # (B, n_in, 1), in [0, 1) inside
+        span = span.long()
+        # in units of h: left_j = x - t_{s+1-j} = frac + j - 1, right_j = t_{s+j} - x = j - frac
+        left_rev = (frac + (j - 1)).flip(-1)  # left_k .. left_1
+        right = j - frac  # (B, n_in, k)
+        unit = h  # knot distances above are in units of h
+    else:
+        span = torch.searchsorted(knots, x.T.contiguous(), right=True).T - 1
+        span = span.clamp_(0, M - 2)
+        tp = padded_knots if padded_knots is not None else _padded(knots, k).T.contiguous()
+        # the 2k knots around the span, t_{s-k+1} .. t_{s+k}, in one gather
+        offs = torch.arange(1, 2 * k + 1, device=x.device)  # padded index s + offs
+        idx = (span.unsqueeze(1) + offs[:, None]).reshape(-1, n_in)  # (B * 2k, n_in)
+        win = tp.gather(0, idx).reshape(x.shape[0], 2 * k, n_in).transpose(1, 2)  # (B, n_in, 2k)
+        xe = x.unsqueeze(-1)
+        left_rev = xe - win[..., :k]  # left_k .. left_1 (left_j = x - t_{s+1-j})
+        right = win[..., k:] - xe  # right_j = t_{s+j} - x
+        unit = None
+    # de Boor's triangular scheme, one level per order, vectorised over the k+1 values
+    pad = torch.nn.functional.pad
+    for p in range(1, k + 1):
+        R = right[..., :p]  # right_{r+1}, r = 0..p-1
+        L = left_rev[..., k - p :]  # left_{p-r}; R + L is the support width of B_{., p-1}
+        temp = N / (R + L)
+        N = pad(R * temp, (0, 1)) + pad(L * temp, (1, 0))
+    if not derivative:
+        return N, span
+    if k == 0:
+        return N, span, torch.zeros_like(N)
+    dvalues = k * (pad(temp, (1, 0)) - pad(temp, (0, 1)))
+    if unit is not None:
+        dvalues = dvalues / unit.unsqueeze(-1)
+    return N, span, dvalues
+
+
+def dense_from_local(values: torch.Tensor, span: torch.Tensor, n_basis: int, k: int):
+    """Scatter local values into the dense ``(batch, n_in, n_basis)`` basis tensor.
+
+    ``n_basis = G + k``. Basis indices ``span - k + r`` outside ``[0, n_basis)`` belong to the
+    padding knots and are dropped.
+    """
+    B, n_in, _ = values.shape
+    # padded width: k virtual functions before index 0, up to k after the last one
+    idx = span.unsqueeze(-1) + torch.arange(k + 1, device=span.device)  # (B, n_in, k+1), +k pad
+    out = values.new_zeros(B, n_in, n_basis + 2 * k)
+    out = out.scatter(2, idx, values)
+    return out[:, :, k : k + n_basis]
+
+
+def basis(x: torch.Tensor, knots: torch.Tensor, k: int, uniform: bool | None = None):
+    """Dense basis ``(batch, n_in, G + k)`` through the local-support fast path."""
+    if uniform is None:
+        uniform = is_uniform(knots)
+    values, span = local_bspline(x, knots, k, uniform)
+    return dense_from_local(values, span, knots.shape[1] - k - 1, k)

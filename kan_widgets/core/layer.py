@@ -1,0 +1,213 @@
+"""One KAN layer: ``n_in * n_out`` learnable edges ``phi_ij``, summed at each output node.
+
+Edge ``(i -> j)``::
+
+    phi_ij(x) = mask_ij * ((1 - sym_ij) * (scale_base_ij * b(x) + scale_sp_ij * sum_c coef_ijc B_c(x))
+                           + sym_ij * (c_ij * f_ij(a_ij * x + b_ij) + d_ij))
+
+    y_j = node_scale_j * sum_i phi_ij(x_i) + node_bias_j
+
+Fast path (``forward``): per *input* features ``F_i = [b(x_i), B_1(x_i) .. B_K(x_i)]``
+(local-support B-splines, ``K = G + k``), then one matmul with a packed weight
+``W[(i, p), j]`` in which scales and masks are already folded. Symbolic edges are added with
+one call per distinct function. No ``(batch, out, in)`` tensor is formed.
+
+Inspect path (``activations``): per-edge values ``(batch, out, in)``, for scores and plots.
+
+Tensor layout follows pykan: per-edge parameters are ``(n_in, n_out, ...)``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from .bspline import dense_from_local, extend_grid, is_uniform, local_bspline, uniform_grid
+from .functions import get_function
+
+__all__ = ["KANLayer", "BASE_FUNCTIONS"]
+
+BASE_FUNCTIONS = {
+    "silu": torch.nn.functional.silu,
+    "identity": lambda x: x,
+    "zero": torch.zeros_like,
+}
+
+
+def _silu_grad(x):
+    s = torch.sigmoid(x)
+    return s * (1 + x * (1 - s))
+
+
+BASE_DERIVATIVES = {"silu": _silu_grad, "identity": torch.ones_like, "zero": torch.zeros_like}
+
+
+class _Features(torch.autograd.Function):
+    """``[b(x), B_1(x) .. B_K(x)]`` with an analytic backward.
+
+    The forward runs without autograd bookkeeping; the backward is one multiply-sum with the
+    saved derivatives ``dF/dx`` (B-spline derivatives from the order k-1 values). This cuts the
+    per-call op count of training several-fold against differentiating the recursion.
+    """
+
+    @staticmethod
+    def forward(ctx, x, knots, padded_knots, k, uniform, base_fun):
+        need = ctx.needs_input_grad[0]
+        out = local_bspline(x, knots, k, uniform, derivative=need, padded_knots=padded_knots)
+        n_basis = knots.shape[1] - k - 1
+        basis = dense_from_local(out[0], out[1], n_basis, k)  # (B, n_in, K)
+        feats = torch.cat([BASE_FUNCTIONS[base_fun](x).unsqueeze(-1), basis], dim=-1)
+        if need:
+            dbasis = dense_from_local(out[2], out[1], n_basis, k)
+            ctx.save_for_backward(torch.cat([BASE_DERIVATIVES[base_fun](x).unsqueeze(-1),
+                                             dbasis], dim=-1))
+        return feats
+
+    @staticmethod
+    def backward(ctx, grad):
+        (dfeats,) = ctx.saved_tensors
+        return (grad * dfeats).sum(-1), None, None, None, None, None
+
+
+class KANLayer(nn.Module):
+    """A layer of ``n_in * n_out`` spline edges with optional symbolic replacements.
+
+    Parameters
+    ----------
+    n_in, n_out : number of input and output nodes
+    grid : number of grid intervals G
+    k : spline order
+    grid_range : initial grid interval for every input
+    grid_eps : blend of uniform (1) and sample-quantile (0) grids in ``update_grid``
+    base_fun : name of the residual function b(x): ``"silu"``, ``"identity"`` or ``"zero"``
+    noise_scale : amplitude of the random initial spline (as pykan)
+    scale_base_mu, scale_base_sigma : initial ``scale_base ~ mu/sqrt(n_in) + sigma*U(-1,1)/sqrt(n_in)``
+    generator : torch.Generator for the initialisation
+    """
+
+    def __init__(self, n_in, n_out, grid=5, k=3, grid_range=(-1.0, 1.0), grid_eps=0.02,
+                 base_fun="silu", noise_scale=0.3, scale_base_mu=0.0, scale_base_sigma=1.0,
+                 generator=None, dtype=None, device=None):
+        super().__init__()
+        from .grid import fit_coef  # grid imports bspline only; local import avoids a cycle
+
+        dtype = dtype or torch.get_default_dtype()
+        self.n_in, self.n_out, self.G, self.k = n_in, n_out, grid, k
+        self.grid_eps = grid_eps
+        self.base_fun = base_fun
+        if base_fun not in BASE_FUNCTIONS:
+            raise ValueError(f"unknown base_fun {base_fun!r}; choose one of {list(BASE_FUNCTIONS)}")
+        knots = uniform_grid(n_in, grid, grid_range, k, dtype=dtype, device=device)
+        self.register_buffer("knots", knots)  # (n_in, G + 2k + 1)
+        self.register_buffer("mask", torch.ones(n_in, n_out, dtype=dtype, device=device))
+        self.register_buffer("symbolic", torch.zeros(n_in, n_out, dtype=torch.bool, device=device))
+
+        # initial spline: small noise at the grid points, fitted by least squares (as pykan)
+        pts = knots[:, k:-k].T  # (G + 1, n_in)
+        noise = (torch.rand(grid + 1, n_in, n_out, generator=generator, dtype=dtype) - 0.5)
+        noise = (noise * noise_scale / grid).to(device)
+        self.coef = nn.Parameter(fit_coef(pts, noise, knots, k))  # (n_in, n_out, G + k)
+        u = torch.rand(n_in, n_out, generator=generator, dtype=dtype).to(device) * 2 - 1
+        self.scale_base = nn.Parameter((scale_base_mu + scale_base_sigma * u) / math.sqrt(n_in))
+        self.scale_sp = nn.Parameter(torch.full((n_in, n_out), 1 / math.sqrt(n_in), dtype=dtype,
+                                                device=device))
+        # symbolic edges: y = c * f(a * x + b) + d, affine = [a, b, c, d]
+        affine = torch.tensor([1.0, 0.0, 1.0, 0.0], dtype=dtype, device=device)
+        self.sym_affine = nn.Parameter(affine.repeat(n_in, n_out, 1))  # (n_in, n_out, 4)
+        self.sym_names: dict[tuple[int, int], str] = {}
+        self.node_scale = nn.Parameter(torch.ones(n_out, dtype=dtype, device=device),
+                                       requires_grad=False)
+        self.node_bias = nn.Parameter(torch.zeros(n_out, dtype=dtype, device=device),
+                                      requires_grad=False)
+        self._groups = None
+        self.register_buffer("padded_knots", None, persistent=False)
+        self.grid_changed()
+
+    # ------------------------------------------------------------------ state helpers
+    def grid_changed(self):
+        """Call after writing ``knots``: re-detects whether the fast uniform path applies."""
+        self._uniform = is_uniform(self.knots)
+        self.G = self.knots.shape[1] - 2 * self.k - 1
+        # knots padded by k more each side, transposed: the gather table of the fast path
+        self.padded_knots = extend_grid(self.knots, self.k).T.contiguous()
+
+    def set_symbolic(self, i: int, j: int, name: str | None, affine=None):
+        """Mark edge ``(i, j)`` symbolic with function ``name`` (``None`` reverts to spline)."""
+        with torch.no_grad():
+            if name is None:
+                self.sym_names.pop((i, j), None)
+                self.symbolic[i, j] = False
+            else:
+                get_function(name)  # fail early on unknown names
+                self.sym_names[(i, j)] = name
+                self.symbolic[i, j] = True
+                if affine is not None:
+                    self.sym_affine[i, j] = torch.as_tensor(affine, dtype=self.sym_affine.dtype)
+        self._groups = None
+
+    def symbolic_groups(self):
+        """``{name: (src index tensor, dst index tensor)}`` of live symbolic edges, cached."""
+        if self._groups is None:
+            by_name: dict[str, list[tuple[int, int]]] = {}
+            for (i, j), name in sorted(self.sym_names.items()):
+                by_name.setdefault(name, []).append((i, j))
+            dev = self.knots.device
+            self._groups = {
+                name: (torch.tensor([e[0] for e in es], device=dev),
+                       torch.tensor([e[1] for e in es], device=dev))
+                for name, es in by_name.items()
+            }
+        return self._groups
+
+    # ------------------------------------------------------------------ evaluation
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Per-input features ``[b(x), B_1(x) .. B_K(x)]``: (batch, n_in) -> (batch, n_in, 1 + K)."""
+        return _Features.apply(x, self.knots, self.padded_knots, self.k, self._uniform,
+                               self.base_fun)
+
+    def packed_weight(self) -> torch.Tensor:
+        """Spline-edge weights with scales and masks folded: (n_in, 1 + K, n_out)."""
+        live = self.mask * (~self.symbolic)  # (n_in, n_out)
+        wb = (self.scale_base * live).unsqueeze(1)  # (n_in, 1, n_out)
+        ws = (self.scale_sp * live).unsqueeze(1) * self.coef.transpose(1, 2)  # (n_in, K, n_out)
+        return torch.cat([wb, ws], dim=1)
+
+    def symbolic_values(self, x: torch.Tensor, name: str, src, dst) -> torch.Tensor:
+        """Values of the symbolic edges ``(src[e], dst[e])`` sharing ``name``: (batch, n_edges)."""
+        a, b, c, d = self.sym_affine[src, dst].unbind(-1)  # each (n_edges,)
+        fn = get_function(name).safe_fn
+        return (c * fn(a * x[:, src] + b) + d) * self.mask[src, dst]
+
+    def edge_sum(self, x: torch.Tensor, feats: torch.Tensor | None = None,
+                 weight: torch.Tensor | None = None) -> torch.Tensor:
+        """``sum_i phi_ij(x_i)`` before the node affine: (batch, n_in) -> (batch, n_out)."""
+        feats = self.features(x) if feats is None else feats
+        weight = self.packed_weight() if weight is None else weight
+        y = feats.reshape(x.shape[0], -1) @ weight.reshape(-1, self.n_out)  # (B, n_out)
+        for name, (src, dst) in self.symbolic_groups().items():
+            y = y.index_add(1, dst, self.symbolic_values(x, name, src, dst))
+        return y
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(batch, n_in) -> (batch, n_out)."""
+        return self.node_scale * self.edge_sum(x) + self.node_bias
+
+    def activations(self, x: torch.Tensor) -> torch.Tensor:
+        """Per-edge values ``phi_ij(x_i)``: (batch, n_in) -> (batch, n_out, n_in)."""
+        acts = torch.einsum("bip,ipo->boi", self.features(x), self.packed_weight())
+        for name, (src, dst) in self.symbolic_groups().items():
+            acts = acts.index_put((slice(None), dst, src),
+                                  self.symbolic_values(x, name, src, dst))
+        return acts
+
+    def spline_values(self, x: torch.Tensor) -> torch.Tensor:
+        """The spline part ``sum_c coef_ijc B_c(x_i)`` alone: (batch, n_in) -> (batch, n_in, n_out)."""
+        values, span = local_bspline(x, self.knots, self.k, self._uniform,
+                                     padded_knots=self.padded_knots)
+        basis = dense_from_local(values, span, self.G + self.k, self.k)  # (B, n_in, K)
+        return torch.einsum("bic,ioc->bio", basis, self.coef)
+
+    def extra_repr(self) -> str:
+        return f"n_in={self.n_in}, n_out={self.n_out}, G={self.G}, k={self.k}"

@@ -1,0 +1,207 @@
+"""``KAN``: the network. Verbs live in mixins, one module each (training, attribution,
+pruning, symbolic edges, io); this module holds construction and evaluation."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .attribution import AttributionMixin
+from .edges import EdgeId, as_edge
+from .io import IOMixin
+from .layer import KANLayer
+from .pruning import PruningMixin
+from .symbolic_edges import SymbolicMixin
+from .training import TrainingMixin
+from .validation import as_matrix, check_width
+
+__all__ = ["KAN"]
+
+
+class KAN(TrainingMixin, AttributionMixin, PruningMixin, SymbolicMixin, IOMixin, nn.Module):
+    """A Kolmogorov-Arnold Network.
+
+    Every edge carries a learnable 1-D function
+    ``phi(x) = scale_base * silu(x) + scale_sp * sum_c coef_c B_c(x)`` (B-splines of order ``k``
+    on ``grid`` intervals), which can be pruned or replaced by a symbolic function; nodes sum.
+
+    Parameters
+    ----------
+    width : list of int
+        Nodes per layer, inputs first: ``[2, 5, 1]``. The list is copied, never mutated.
+    grid : int
+        Grid intervals G per edge (>= 1).
+    k : int
+        Spline order (>= 1; 3 = cubic).
+    seed : int
+        Seed of the initialisation and of the batch sampling in ``fit``. Same seed and data give
+        bitwise the same model.
+    grid_range : (float, float)
+        Initial grid interval of every edge; ``fit`` moves grids to the data.
+    grid_eps : float
+        0 = grid at sample quantiles, 1 = uniform grid over the samples' range.
+    base_fun : {"silu", "identity", "zero"}
+        The residual function b(x).
+    noise_scale : float
+        Amplitude of the random initial splines.
+    scale_base_mu, scale_base_sigma : float
+        Initial ``scale_base`` distribution (as pykan).
+    affine_trainable : bool
+        Train the per-node output affine (``node_scale``, ``node_bias``).
+    device, dtype : torch device and floating dtype of the parameters.
+
+    Attributes
+    ----------
+    width : list of int
+    layers : nn.ModuleList of KANLayer
+    history_ : dict of lists (``step``, ``train_rmse``, ``test_rmse``, ``reg``), after ``fit``
+    X_fit_ : (n_samples, width[0]) tensor, training inputs of the last ``fit``; verbs that need
+        samples use it when called with ``X=None``
+    variables_ : input names, from the data of the last ``fit`` when it had names
+    edge_scores_, node_scores_ : attribution scores, after ``attribute`` (or ``prune``)
+    symbolic_fits_ : dict EdgeId -> SymbolicFit of the fixed edges
+
+    Notes
+    -----
+    Deviations from pykan 0.2.8, on purpose: least squares are deterministic (Cholesky of the
+    normal equations, see ``grid``); refine and update_grid fit the old curve on the samples
+    *plus* an even sweep of the grid, so a grid finer than the samples stays well posed;
+    multiplication nodes are not supported; symbolic edges use the singularity-safe variant of
+    their function in the forward pass.
+    """
+
+    def __init__(self, width, grid=5, k=3, seed=0, grid_range=(-1.0, 1.0), grid_eps=0.02,
+                 base_fun="silu", noise_scale=0.3, scale_base_mu=0.0, scale_base_sigma=1.0,
+                 affine_trainable=False, device=None, dtype=None):
+        super().__init__()
+        width = check_width(width)
+        for name, v in (("grid", grid), ("k", k)):
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"{name} must be an int >= 1; got {v!r}")
+        lo, hi = (float(v) for v in grid_range)
+        if not lo < hi:
+            raise ValueError(f"grid_range must be (low, high) with low < high; got {grid_range!r}")
+        if not 0.0 <= grid_eps <= 1.0:
+            raise ValueError(f"grid_eps must be in [0, 1]; got {grid_eps}")
+        dtype = dtype or torch.get_default_dtype()
+        if not dtype.is_floating_point:
+            raise TypeError(f"dtype must be a floating dtype like torch.float32; got {dtype}")
+        self.width = width
+        self.k, self.seed = k, int(seed)
+        self.grid_range, self.grid_eps = (lo, hi), float(grid_eps)
+        self.base_fun = base_fun
+        self.config = dict(grid=grid, k=k, seed=int(seed), grid_range=(lo, hi),
+                           grid_eps=float(grid_eps), base_fun=base_fun,
+                           noise_scale=float(noise_scale), scale_base_mu=float(scale_base_mu),
+                           scale_base_sigma=float(scale_base_sigma),
+                           affine_trainable=bool(affine_trainable))
+        gen = torch.Generator().manual_seed(int(seed))
+        self.layers = nn.ModuleList(
+            KANLayer(width[l], width[l + 1], grid=grid, k=k, grid_range=(lo, hi),
+                     grid_eps=grid_eps, base_fun=base_fun, noise_scale=noise_scale,
+                     scale_base_mu=scale_base_mu, scale_base_sigma=scale_base_sigma,
+                     generator=gen, dtype=dtype, device=device)
+            for l in range(len(width) - 1)
+        )
+        for layer in self.layers:
+            layer.node_scale.requires_grad_(affine_trainable)
+            layer.node_bias.requires_grad_(affine_trainable)
+        self.history_ = {"step": [], "train_rmse": [], "test_rmse": [], "reg": []}
+        self.X_fit_ = None
+        self.variables_ = None
+        self.output_names_ = None
+        self.edge_scores_ = None
+        self.node_scores_ = None
+        self.symbolic_fits_ = {}
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def grid(self) -> int:
+        """Grid intervals of the first layer (all layers share G unless edited by hand)."""
+        return self.layers[0].G
+
+    @property
+    def depth(self) -> int:
+        return len(self.layers)
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.layers[0].coef.dtype
+
+    @property
+    def device(self) -> torch.device:
+        return self.layers[0].coef.device
+
+    def edges(self, mode: str | None = None) -> list[EdgeId]:
+        """All edges, optionally only those in ``mode`` ("spline", "symbolic", "pruned")."""
+        out = []
+        for l, layer in enumerate(self.layers):
+            for i in range(layer.n_in):
+                for j in range(layer.n_out):
+                    e = EdgeId(l, i, j)
+                    if mode is None or self.edge_mode(e) == mode:
+                        out.append(e)
+        return out
+
+    def edge_mode(self, edge) -> str:
+        """``"pruned"``, ``"symbolic"`` or ``"spline"``."""
+        l, i, j = as_edge(edge, self.width)
+        layer = self.layers[l]
+        if layer.mask[i, j] == 0:
+            return "pruned"
+        return "symbolic" if bool(layer.symbolic[i, j]) else "spline"
+
+    # ------------------------------------------------------------------ evaluation
+    def _check_input(self, x) -> torch.Tensor:
+        if isinstance(x, torch.Tensor) and x.ndim == 2 and x.shape[1] == self.width[0] \
+                and x.dtype == self.dtype and x.device == self.device:
+            return x  # hot path: no copies, no finiteness scan
+        return as_matrix(x, "X", n_cols=self.width[0], dtype=self.dtype, device=self.device,
+                         what="input columns")
+
+    def forward(self, x) -> torch.Tensor:
+        """(batch, width[0]) -> (batch, width[-1]); the fast path."""
+        x = self._check_input(x)
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+    def layer_inputs(self, x) -> list[torch.Tensor]:
+        """Inputs of every layer and the output: ``len(width)`` tensors (batch, width[l])."""
+        xs = [self._check_input(x)]
+        for layer in self.layers:
+            xs.append(layer(xs[-1]))
+        return xs
+
+    def activations(self, x, layer: int | None = None):
+        """Per-edge values for inspection.
+
+        Returns
+        -------
+        list of tensors (batch, width[l+1], width[l]), one per layer; or the one tensor of
+        ``layer`` when given. Summed over the last axis (and after the node affine) they
+        equal the layer outputs of ``forward``.
+        """
+        xs = self.layer_inputs(x)
+        acts = [lay.activations(xi) for lay, xi in zip(self.layers, xs[:-1])]
+        return acts if layer is None else acts[layer]
+
+    def predict(self, X):
+        """``forward`` without gradients, for arrays or tensors of shape (n, width[0])."""
+        with torch.no_grad():
+            return self.forward(X)
+
+    def _require_samples(self, X, verb: str) -> torch.Tensor:
+        if X is not None:
+            return self._check_input(X)
+        if self.X_fit_ is None:
+            raise RuntimeError(
+                f"{verb} needs input samples: pass X=... (shape (n, {self.width[0]})) or call "
+                "fit first, whose training inputs are then used"
+            )
+        return self.X_fit_
+
+    def __repr__(self) -> str:
+        from .report import model_repr
+
+        return model_repr(self)

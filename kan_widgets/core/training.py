@@ -1,0 +1,245 @@
+"""``fit``: LBFGS / Adam training with pykan's sparsity + entropy regularisation.
+
+The sparsity term needs each spline edge's spread ``std_b phi_ij(x_i)``. An edge is linear in
+its input's features ``F_i = [b(x_i), B_1(x_i) .. B_K(x_i)]``: ``phi_ij = w_ij . F_i``, so
+``Var phi_ij = w_ij^T Cov(F_i) w_ij``. One ``(n_in, 1+K, 1+K)`` covariance per layer replaces
+pykan's ``(batch, out, in)`` activation tensor; the value is the same.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import warnings
+
+import torch
+
+from .validation import check_xy, unpack_data
+
+__all__ = ["TrainingMixin", "regularization", "FitDivergedWarning"]
+
+
+class FitDivergedWarning(RuntimeWarning):
+    """A training step produced a non-finite loss or parameters; the model was rolled back."""
+
+
+def _spline_edge_std(feats: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """Std over the batch of every spline edge, exactly, from feature covariances.
+
+    feats (B, n_in, P), weight (n_in, P, n_out) -> (n_in, n_out)
+    """
+    B = feats.shape[0]
+    fc = feats - feats.mean(0, keepdim=True)
+    cov = fc.permute(1, 2, 0) @ fc.transpose(0, 1) / max(B - 1, 1)  # (n_in, P, P)
+    var = ((cov @ weight) * weight).sum(1)  # (n_in, n_out)
+    return var.clamp_min(1e-16).sqrt()
+
+
+def regularization(model, x, lamb_l1=1.0, lamb_entropy=2.0, lamb_coef=0.0, lamb_coefdiff=0.0):
+    """Forward pass plus pykan's regulariser (``reg_metric='edge_forward_spline_n'``).
+
+    Returns
+    -------
+    y : (batch, width[-1]) model output
+    reg : scalar tensor
+    """
+    reg = x.new_zeros(())
+    for layer in model.layers:
+        feats = layer.features(x)  # (B, n_in, P)
+        weight = layer.packed_weight()  # (n_in, P, n_out)
+        # pykan: std of the spline part of each edge over std of its input (+0.1)
+        scale = _spline_edge_std(feats, weight) / (x.std(0)[:, None] + 0.1)  # (n_in, n_out)
+        vec = scale.T  # (n_out, n_in), pykan's orientation
+        l1 = vec.sum()
+        p_row = vec / (vec.sum(1, keepdim=True) + 1)
+        p_col = vec / (vec.sum(0, keepdim=True) + 1)
+        ent_row = -(p_row * torch.log2(p_row + 1e-4)).sum(1).mean()
+        ent_col = -(p_col * torch.log2(p_col + 1e-4)).sum(0).mean()
+        reg = reg + lamb_l1 * l1 + lamb_entropy * (ent_row + ent_col)
+        if lamb_coef or lamb_coefdiff:
+            coef = layer.coef
+            reg = reg + lamb_coef * coef.abs().mean(1).sum()
+            reg = reg + lamb_coefdiff * coef.diff(dim=-1).abs().mean(1).sum()
+        x = layer.node_scale * layer.edge_sum(x, feats, weight) + layer.node_bias
+    return x, reg
+
+
+def _all_finite(model) -> bool:
+    return all(bool(torch.isfinite(p).all()) for p in model.parameters())
+
+
+class TrainingMixin:
+    """``fit`` and grid verbs for ``KAN``."""
+
+    def update_grid(self, X=None):
+        """Move every layer's grid to the samples ``X`` (n, width[0]), keeping the curves.
+
+        In place; returns self. ``X=None`` uses the inputs of the last ``fit``.
+        """
+        from .grid import update_layer_grid
+
+        x = self._require_samples(X, "update_grid")
+        with torch.no_grad():
+            for layer in self.layers:
+                update_layer_grid(layer, x)
+                x = layer(x)
+        self._model_changed()
+        return self
+
+    def refine(self, grid: int, X=None):
+        """Grid extension: every edge's spline refitted on ``grid`` intervals.
+
+        The new grid follows the samples (``X``, default the last ``fit``'s inputs) and the
+        old curves are kept by least squares. In place; returns self, so
+        ``model.refine(20).fit(data)`` works. (pykan's ``refine`` returns a new model;
+        use ``model.copy().refine(g)`` for that.)
+        """
+        from .grid import update_layer_grid
+
+        if isinstance(grid, bool) or not isinstance(grid, int) or grid < 1:
+            raise ValueError(f"refine(grid): grid must be an int >= 1; got {grid!r}")
+        x = self._require_samples(X, "refine")
+        with torch.no_grad():
+            for layer in self.layers:
+                update_layer_grid(layer, x, grid)
+                x = layer(x)
+        self.config["grid"] = grid
+        self._model_changed()
+        return self
+
+    def _model_changed(self):
+        """Derived state (attribution scores) no longer matches the parameters."""
+        self.edge_scores_ = None
+        self.node_scores_ = None
+
+    def fit(self, data, y=None, *, steps=100, opt="LBFGS", lr=1.0, batch=-1, lamb=0.0,
+            lamb_l1=1.0, lamb_entropy=2.0, lamb_coef=0.0, lamb_coefdiff=0.0, update_grid=True,
+            grid_update_num=10, start_grid_update_step=-1, stop_grid_update_step=50,
+            loss_fn=None, X_test=None, y_test=None, callback=None, progress=True):
+        """Train the network. In place; returns self.
+
+        Parameters
+        ----------
+        data : Dataset, pykan-style dict, or X array (n, width[0])
+        y : (n, width[-1]) targets when ``data`` is an array
+        steps : number of optimiser steps; an LBFGS step runs up to 20 inner iterations with a
+            strong-Wolfe line search, as pykan
+        opt : "LBFGS" or "Adam"
+        lr : learning rate (1.0 suits LBFGS; try 1e-2 for Adam)
+        batch : samples per step, -1 for all
+        lamb, lamb_l1, lamb_entropy, lamb_coef, lamb_coefdiff : pykan's regularisation
+        update_grid, grid_update_num, start_grid_update_step, stop_grid_update_step :
+            move grids to the data every ``stop_grid_update_step // grid_update_num`` steps
+            while ``step < stop_grid_update_step``
+        loss_fn : callable(pred, target) -> scalar, default mean squared error
+        X_test, y_test : held-out data when ``data`` is an array
+        callback : callable(info) called after every step with a dict
+            ``{step, train_rmse, test_rmse, reg, model}``; return True to stop early
+        progress : show a tqdm progress bar
+
+        Notes
+        -----
+        A step whose loss or parameters are not finite is undone: the model is restored to the
+        state before that step, a ``FitDivergedWarning`` is raised as a warning, and fit stops.
+        ``history_`` records the train RMSE of the last loss evaluation of each step (as pykan)
+        and the test RMSE after the step.
+        """
+        opt_name = str(opt).lower()
+        if opt_name not in ("lbfgs", "adam"):
+            raise ValueError(f"unknown optimizer {opt!r}: use opt='LBFGS' or opt='Adam'")
+        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+            raise ValueError(f"steps must be an int >= 0; got {steps!r}")
+        X, Y, Xt, Yt, names = unpack_data(data, y, X_test, y_test)
+        n_in, n_out = self.width[0], self.width[-1]
+        kw = dict(dtype=self.dtype, device=self.device)
+        X, Y = check_xy(X, Y, n_in, n_out, **kw)
+        if (Xt is None) != (Yt is None):
+            raise ValueError("give both X_test and y_test, or neither")
+        if Xt is not None:
+            Xt, Yt = check_xy(Xt, Yt, n_in, n_out, prefix="test ", **kw)
+        if names is not None:
+            if len(names[0]) == n_in:
+                self.variables_ = names[0]
+            if names[1] and len(names[1]) == n_out:
+                self.output_names_ = names[1]
+        self.X_fit_ = X
+        loss_fn = loss_fn or (lambda pred, target: torch.mean((pred - target) ** 2))
+        n = X.shape[0]
+        batch = n if batch == -1 or batch > n else int(batch)
+
+        params = [p for p in self.parameters() if p.requires_grad]
+        if opt_name == "lbfgs":
+            optimizer = torch.optim.LBFGS(params, lr=lr, history_size=10,
+                                          line_search_fn="strong_wolfe",
+                                          tolerance_grad=1e-32, tolerance_change=1e-32)
+        else:
+            optimizer = torch.optim.Adam(params, lr=lr)
+        grid_every = max(1, stop_grid_update_step // max(1, grid_update_num))
+        # batch sampling is seeded by the model seed and its step count: reproducible runs
+        gen = torch.Generator().manual_seed(self.seed * 1_000_003 + len(self.history_["step"]))
+        step0 = self.history_["step"][-1] + 1 if self.history_["step"] else 0
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=steps, desc="fit", leave=False)
+        last = {}
+
+        def objective(xb, yb):
+            if lamb > 0:
+                pred, reg = regularization(self, xb, lamb_l1, lamb_entropy, lamb_coef,
+                                           lamb_coefdiff)
+            else:
+                pred, reg = self(xb), xb.new_zeros(())
+            loss = loss_fn(pred, yb)
+            last["loss"], last["reg"] = loss.detach(), reg.detach()
+            return loss + lamb * reg
+
+        try:
+            for s in range(steps):
+                idx = None if batch == n else torch.randperm(n, generator=gen)[:batch]
+                xb = X if idx is None else X[idx.to(X.device)]
+                yb = Y if idx is None else Y[idx.to(Y.device)]
+                if (update_grid and s % grid_every == 0 and s < stop_grid_update_step
+                        and s >= start_grid_update_step):
+                    self.update_grid(xb)
+                snapshot = copy.deepcopy(self.state_dict())
+
+                def closure(xb=xb, yb=yb):
+                    optimizer.zero_grad()
+                    obj = objective(xb, yb)
+                    obj.backward()
+                    return obj
+
+                if opt_name == "lbfgs":
+                    optimizer.step(closure)
+                else:
+                    closure()
+                    optimizer.step()
+                train_mse, reg = last["loss"], last["reg"]
+                if not (torch.isfinite(train_mse) and torch.isfinite(reg) and _all_finite(self)):
+                    self.load_state_dict(snapshot)
+                    warnings.warn(
+                        f"fit diverged at step {step0 + s} (non-finite loss or parameters); the "
+                        "model was rolled back to the last finite state and training stopped. "
+                        "Try a smaller lr, a smaller lamb, or opt='Adam'.",
+                        FitDivergedWarning, stacklevel=2,
+                    )
+                    break
+                with torch.no_grad():
+                    test = (math.sqrt(float(loss_fn(self(Xt), Yt))) if Xt is not None
+                            else float("nan"))
+                rec = {"step": step0 + s, "train_rmse": math.sqrt(float(train_mse)),
+                       "test_rmse": test, "reg": float(reg)}
+                for key, v in rec.items():
+                    self.history_[key].append(v)
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix(train=f"{rec['train_rmse']:.2e}", test=f"{test:.2e}")
+                if callback is not None and callback({**rec, "model": self}):
+                    break
+        finally:
+            if bar is not None:
+                bar.close()
+            self._model_changed()
+        return self

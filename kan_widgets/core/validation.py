@@ -1,0 +1,108 @@
+"""Checks at the API boundary: clear errors that say what was wrong and how to fix it."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import torch
+
+__all__ = ["check_width", "as_matrix", "check_xy", "unpack_data"]
+
+
+def check_width(width) -> list[int]:
+    """Validate a KAN width list and return a fresh list of ints (the caller's is not kept)."""
+    if isinstance(width, (str, bytes)) or not hasattr(width, "__iter__"):
+        raise TypeError(f"width must be a list of layer sizes like [2, 5, 1]; got {width!r}")
+    width = list(width)
+    if len(width) < 2:
+        raise ValueError(
+            f"width needs at least an input and an output size, like [2, 5, 1]; got {width!r}"
+        )
+    out = []
+    for i, w in enumerate(width):
+        if isinstance(w, (list, tuple)):
+            raise ValueError(
+                f"width[{i}] = {w!r}: multiplication nodes (pykan's [n_sum, n_mult]) are not "
+                "supported; give each layer a single int"
+            )
+        if isinstance(w, bool) or not isinstance(w, numbers.Integral):
+            raise TypeError(f"width[{i}] = {w!r} is not an int; layer sizes are positive ints")
+        if w < 1:
+            raise ValueError(f"width[{i}] = {w}: every layer needs at least one node")
+        out.append(int(w))
+    return out
+
+
+def as_matrix(a, name: str, *, n_cols: int | None = None, dtype=None, device=None,
+              what: str = "columns") -> torch.Tensor:
+    """``a`` as a finite 2-D tensor ``(n_samples, n_cols)``; a 1-D array is one column."""
+    if hasattr(a, "to_numpy"):  # pandas
+        a = a.to_numpy()
+    if isinstance(a, torch.Tensor):
+        t = a.detach()
+    else:
+        try:
+            arr = np.asarray(a, dtype=np.float64)
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"{name} must be a numeric array or tensor; got {type(a).__name__}"
+                            f" ({e})") from None
+        t = torch.from_numpy(arr)
+    if not (t.is_floating_point() or t.dtype in (torch.int32, torch.int64, torch.bool)):
+        raise TypeError(f"{name} must hold real numbers; got dtype {t.dtype}")
+    if t.ndim == 1:
+        t = t[:, None]
+    if t.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (n_samples, {what}); got shape {tuple(t.shape)}")
+    if t.shape[0] == 0:
+        raise ValueError(f"{name} is empty (shape {tuple(t.shape)}); give at least one sample")
+    if n_cols is not None and t.shape[1] != n_cols:
+        raise ValueError(
+            f"{name} has {t.shape[1]} {what} but the model expects {n_cols}; "
+            f"pass an array of shape (n_samples, {n_cols})"
+        )
+    t = t.to(dtype=dtype or torch.get_default_dtype(), device=device)
+    bad = ~torch.isfinite(t)
+    if bad.any():
+        rows = torch.nonzero(bad.any(dim=1)).flatten()
+        kind = "NaN" if torch.isnan(t).any() else "inf"
+        raise ValueError(
+            f"{name} contains {kind} values in {len(rows)} row(s) (first: {rows[:5].tolist()}); "
+            "drop or impute those rows before fitting"
+        )
+    return t
+
+
+def check_xy(X, y, n_in: int, n_out: int, *, dtype=None, device=None, prefix=""):
+    """Validate a pair ``X (n, n_in)``, ``y (n, n_out)`` and return them as tensors."""
+    X = as_matrix(X, f"{prefix}X", n_cols=n_in, dtype=dtype, device=device, what="input columns")
+    y = as_matrix(y, f"{prefix}y", n_cols=n_out, dtype=dtype, device=device, what="output columns")
+    if X.shape[0] != y.shape[0]:
+        raise ValueError(
+            f"{prefix}X has {X.shape[0]} samples but {prefix}y has {y.shape[0]}; "
+            "they must have the same number of rows"
+        )
+    return X, y
+
+
+def unpack_data(data, y=None, X_test=None, y_test=None):
+    """Accept a ``Dataset``, a pykan-style dict, or arrays; return (X, y, X_test, y_test, names).
+
+    ``names`` is ``(input names, output names)`` when the data carries them, else ``None``.
+    """
+    names = None
+    if y is None and hasattr(data, "X_train"):
+        names = (list(data.variables), list(getattr(data, "outputs", []) or []))
+        return data.X_train, data.y_train, data.X_test, data.y_test, names
+    if y is None and isinstance(data, dict):
+        try:
+            return (data["train_input"], data["train_label"], data.get("test_input"),
+                    data.get("test_label"), None)
+        except KeyError:
+            raise ValueError("a data dict needs keys 'train_input' and 'train_label' "
+                             "(and optionally 'test_input', 'test_label')") from None
+    if y is None:
+        raise TypeError("fit(X, y): y is missing; pass fit(X, y) or fit(dataset)")
+    if hasattr(data, "columns"):  # a DataFrame keeps its column names
+        names = ([str(c) for c in data.columns], None)
+    return data, y, X_test, y_test, names
