@@ -133,7 +133,8 @@ def local_bspline(x: torch.Tensor, knots: torch.Tensor, k: int, uniform: bool = 
     if uniform:
         h = (knots[:, -1] - t0) / (M - 1)  # (n_in,)
         u = (x - t0) / h
-        span = u.floor().clamp_(0, M - 2)
+        # NaN -> 0 keeps the index valid; the NaN still propagates through frac to the output
+        span = u.floor().nan_to_num_(0.0).clamp_(0, M - 2)
         frac = (u - span).unsqueeze(-1)  # (B, n_in, 1), in [0, 1) inside
         span = span.long()
         # in units of h: left_j = x - t_{s+1-j} = frac + j - 1, right_j = t_{s+j} - x = j - frac

@@ -211,11 +211,15 @@ class TrainingMixin:
                     obj.backward()
                     return obj
 
-                if opt_name == "lbfgs":
-                    optimizer.step(closure)
-                else:
-                    closure()
-                    optimizer.step()
+                try:
+                    if opt_name == "lbfgs":
+                        optimizer.step(closure)
+                    else:
+                        closure()
+                        optimizer.step()
+                except BaseException:
+                    self.load_state_dict(snapshot)  # nothing half-updated is left behind
+                    raise
                 train_mse, reg = last["loss"], last["reg"]
                 if not (torch.isfinite(train_mse) and torch.isfinite(reg) and _all_finite(self)):
                     self.load_state_dict(snapshot)

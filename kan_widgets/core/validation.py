@@ -43,7 +43,7 @@ def as_matrix(a, name: str, *, n_cols: int | None = None, dtype=None, device=Non
         t = a.detach()
     else:
         try:
-            arr = np.asarray(a, dtype=np.float64)
+            arr = np.array(a, dtype=np.float64)  # a copy: never alias (or warn on) read-only input
         except (TypeError, ValueError) as e:
             raise TypeError(f"{name} must be a numeric array or tensor; got {type(a).__name__}"
                             f" ({e})") from None

@@ -1,0 +1,103 @@
+import math
+import warnings
+
+import pytest
+import torch
+
+from kan_widgets import KAN, FitDivergedWarning
+
+
+def test_fit_returns_self_and_records_history(toy):
+    model = KAN([2, 3, 1], seed=0)
+    out = model.fit(toy, steps=5, progress=False)
+    assert out is model
+    assert len(model.history_["train_rmse"]) == 5 and model.history_["step"] == [0, 1, 2, 3, 4]
+    assert model.history_["test_rmse"][-1] < model.history_["test_rmse"][0]
+    assert model.X_fit_.shape == (1000, 2)
+    assert model.variables_ == ["x", "y"]
+    model.fit(toy, steps=2, progress=False)
+    assert model.history_["step"][-2:] == [5, 6]
+
+
+def test_same_seed_same_data_bitwise_same(toy):
+    runs = []
+    for _ in range(2):
+        m = KAN([2, 3, 1], seed=7).fit(toy, steps=4, lamb=1e-3, batch=200, progress=False)
+        runs.append(m)
+    a, b = runs
+    assert a.history_ == b.history_
+    for p, q in zip(a.state_dict().values(), b.state_dict().values()):
+        assert torch.equal(p, q)
+
+
+def test_adam_and_minibatch_reduce_loss(toy):
+    model = KAN([2, 3, 1], seed=0)
+    model.fit(toy, steps=60, opt="Adam", lr=1e-2, batch=128, progress=False)
+    h = model.history_["test_rmse"]
+    assert h[-1] < 0.7 * h[0]
+
+
+def test_regularisation_matches_activation_std(toy):
+    """The covariance form of the sparsity term equals pykan's std of materialised activations."""
+    from kan_widgets.core.training import _spline_edge_std
+
+    model = KAN([2, 3, 1], seed=0, dtype=torch.float64)
+    x = toy.X_train.double()
+    layer = model.layers[0]
+    got = _spline_edge_std(layer.features(x), layer.packed_weight())  # (in, out)
+    ref = layer.activations(x).std(0).T  # (in, out)
+    assert torch.allclose(got, ref, atol=1e-10)
+
+
+def test_callback_can_stop(toy):
+    seen = []
+    model = KAN([2, 2, 1]).fit(toy, steps=10, progress=False,
+                               callback=lambda info: seen.append(info["step"]) or len(seen) >= 3)
+    assert seen == [0, 1, 2] and len(model.history_["step"]) == 3
+
+
+def test_diverging_fit_rolls_back_and_warns(toy):
+    model = KAN([2, 3, 1], seed=0).fit(toy, steps=3, progress=False)
+    good = {k: v.clone() for k, v in model.state_dict().items()}
+    with pytest.warns(FitDivergedWarning, match="rolled back"):
+        model.fit(toy, steps=5, opt="Adam", lr=1e4, progress=False,
+                  loss_fn=lambda p, t: ((p - t) ** 2).mean() * float("inf"))
+    for k, v in model.state_dict().items():
+        assert torch.isfinite(v).all(), k
+        assert torch.equal(v, good[k]) or "knots" in k or "coef" in k  # grid update may move
+    assert len(model.history_["step"]) == 3
+
+
+def test_diverging_parameters_never_left_behind(toy):
+    model = KAN([2, 2, 1], seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FitDivergedWarning)
+        model.fit(toy, steps=5, opt="Adam", lr=1e30, progress=False, update_grid=False)
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+
+
+def test_error_inside_a_step_restores_the_model(toy):
+    model = KAN([2, 2, 1], seed=0).fit(toy, steps=1, progress=False)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+
+    def bad_loss(pred, target):
+        raise ZeroDivisionError("boom")
+
+    with pytest.raises(ZeroDivisionError):
+        model.fit(toy, steps=2, progress=False, update_grid=False, loss_fn=bad_loss)
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, before[k]), k
+
+
+@pytest.mark.slow
+def test_paper_toy_reaches_1e_3(toy):
+    """The paper's recipe: fit with sparsity, prune, refit, refine, refit."""
+    model = KAN([2, 5, 1], grid=5, k=3, seed=0)
+    model.fit(toy, steps=50, lamb=1e-3, progress=False)
+    model.prune()
+    assert model.width == [2, 5, 1] and len(model.dead_nodes()) >= 3
+    model = model.compact()
+    model.fit(toy, steps=50, progress=False)
+    model.refine(20).fit(toy, steps=50, progress=False)
+    rmse = model.history_["test_rmse"][-1]
+    assert math.isfinite(rmse) and rmse < 1e-3
