@@ -45,30 +45,46 @@ BASE_DERIVATIVES = {"silu": _silu_grad, "identity": torch.ones_like, "zero": tor
 
 
 class _Features(torch.autograd.Function):
-    """``[b(x), B_1(x) .. B_K(x)]`` with an analytic backward.
+    """``[b(x), B_1(x) .. B_K(x)]`` per input, with an analytic backward.
 
-    The forward runs without autograd bookkeeping; the backward is one multiply-sum with the
-    saved derivatives ``dF/dx`` (B-spline derivatives from the order k-1 values). This cuts the
-    per-call op count of training several-fold against differentiating the recursion.
+    The forward writes the k+1 local values straight into the feature tensor (no dense
+    intermediate, no concatenation) without autograd bookkeeping; the backward gathers the
+    incoming gradient at the same k+1 slots and multiplies by the saved local derivatives.
     """
 
     @staticmethod
     def forward(ctx, x, knots, padded_knots, k, uniform, base_fun):
         need = ctx.needs_input_grad[0]
         out = local_bspline(x, knots, k, uniform, derivative=need, padded_knots=padded_knots)
-        n_basis = knots.shape[1] - k - 1
-        basis = dense_from_local(out[0], out[1], n_basis, k)  # (B, n_in, K)
-        feats = torch.cat([BASE_FUNCTIONS[base_fun](x).unsqueeze(-1), basis], dim=-1)
+        values, span = out[0], out[1]
+        B, n_in = x.shape
+        K = knots.shape[1] - k - 1  # basis functions per input
+        # slot of basis c is c + 1 (slot 0 holds the base function); the k+1 values at span s
+        # are basis functions s-k .. s
+        idx = span.unsqueeze(-1) + torch.arange(1 - k, 2, device=x.device)  # (B, n_in, k+1)
+        # samples in the outermost spans touch virtual basis functions of the padding knots:
+        # drop those (rare: data normally lies inside the grid, then this costs two reductions)
+        clipped = bool(span.min() < k) or bool(span.max() > K - 1)
+        if clipped:
+            valid = ((idx >= 1) & (idx <= K)).to(x.dtype)
+            idx = idx.clamp(1, K)
+            values = values * valid
+        feats = x.new_zeros(B, n_in, 1 + K)
+        if clipped:
+            feats.scatter_add_(2, idx, values)
+        else:
+            feats.scatter_(2, idx, values)
+        feats[..., 0] = BASE_FUNCTIONS[base_fun](x)
         if need:
-            dbasis = dense_from_local(out[2], out[1], n_basis, k)
-            ctx.save_for_backward(torch.cat([BASE_DERIVATIVES[base_fun](x).unsqueeze(-1),
-                                             dbasis], dim=-1))
+            dvalues = out[2] * valid if clipped else out[2]
+            ctx.save_for_backward(idx, dvalues, BASE_DERIVATIVES[base_fun](x))
         return feats
 
     @staticmethod
     def backward(ctx, grad):
-        (dfeats,) = ctx.saved_tensors
-        return (grad * dfeats).sum(-1), None, None, None, None, None
+        idx, dvalues, dbase = ctx.saved_tensors  # (B, n_in, k+1) x2, (B, n_in)
+        gx = (grad.gather(2, idx) * dvalues).sum(-1) + grad[..., 0] * dbase
+        return gx, None, None, None, None, None
 
 
 class KANLayer(nn.Module):

@@ -1,0 +1,149 @@
+"""Forward and forward+backward speed and peak memory of a KAN against its peers.
+
+Run by hand (never in CI), on a quiet machine:
+
+    .venv/bin/pip install -r benchmarks/requirements.txt   # pykan 0.2.8 and what it imports
+    .venv/bin/python benchmarks/speed.py [--quick]
+
+Every number of one table comes from the same run, at one thread. Peers per configuration:
+  floor   the dense matmul a KAN layer cannot beat: (B, n*(G+k+1)) @ (n*(G+k+1), m) per layer
+  mlp     an MLP with the same number of parameters and depth
+  pykan   pykan 0.2.8 in ``speed()`` mode (if installed)
+Each measurement runs in its own subprocess so peak RSS is per measurement.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+CONFIGS = [
+    ("[10,64,64,1] G=5", [10, 64, 64, 1], 5, 4096),
+    ("[10,64,64,1] G=20", [10, 64, 64, 1], 20, 4096),
+    ("[100,256,256,10] G=5", [100, 256, 256, 10], 5, 1024),
+]
+K = 3
+
+WORKER = r"""
+import json, os, resource, statistics, sys, time
+import torch
+torch.set_num_threads(1)
+torch.manual_seed(0)
+cfg = json.loads(sys.argv[1])
+width, G, B, kind, reps = cfg["width"], cfg["G"], cfg["B"], cfg["kind"], cfg["reps"]
+k = 3
+x = torch.rand(B, width[0]) * 2 - 1
+
+if kind in ("kan", "kan_reg"):
+    from kan_widgets import KAN
+    from kan_widgets.core.training import regularization
+    model = KAN(width, grid=G, k=k)
+    if kind == "kan":
+        fwd = lambda: model(x)
+    else:
+        fwd = lambda: (lambda y, r: y.sum() + 1e-3 * r)(*regularization(model, x))
+    params = list(model.parameters())
+elif kind == "floor":
+    ws = [torch.randn(n * (G + k + 1), m, requires_grad=True) for n, m in zip(width[:-1], width[1:])]
+    feats = [torch.rand(B, n * (G + k + 1)) for n in width[:-1]]
+    fwd = lambda: sum((f @ w).sum() for f, w in zip(feats, ws))
+    params = ws
+elif kind == "mlp":
+    n_kan = sum(n * m * (G + k + 2) for n, m in zip(width[:-1], width[1:]))
+    # hidden widths scaled by one factor so the parameter count matches the KAN's
+    lo, hi = 1.0, 64.0
+    for _ in range(60):
+        s = (lo + hi) / 2
+        w = [width[0]] + [max(1, round(h * s)) for h in width[1:-1]] + [width[-1]]
+        n = sum(a * b + b for a, b in zip(w[:-1], w[1:]))
+        lo, hi = (s, hi) if n < n_kan else (lo, s)
+    mods = []
+    for a, b in zip(w[:-1], w[1:]):
+        mods += [torch.nn.Linear(a, b), torch.nn.SiLU()]
+    model = torch.nn.Sequential(*mods[:-1])
+    fwd = lambda: model(x)
+    params = list(model.parameters())
+elif kind == "pykan":
+    os.chdir(cfg["tmp"])  # pykan writes ./model and ./figures
+    from kan import KAN as PyKAN
+    model = PyKAN(width=width, grid=G, k=k, auto_save=False, seed=0)
+    model.speed()
+    fwd = lambda: model(x)
+    params = list(model.parameters())
+
+def run(backward):
+    for p in params:
+        p.grad = None
+    if backward:
+        fwd().sum().backward()
+    else:
+        with torch.no_grad():
+            fwd()
+
+out = {"params": sum(p.numel() for p in params)}
+rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+for name, backward in (("fwd", False), ("fwdbwd", True)):
+    run(backward); run(backward)  # warm up
+    ts = []
+    for _ in range(reps):
+        t = time.perf_counter(); run(backward); ts.append(time.perf_counter() - t)
+    out[name] = statistics.median(ts) * 1e3
+out["peak_mb"] = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss0) / 1024
+print(json.dumps(out))
+"""
+
+
+def measure(kind, width, G, B, reps, tmp):
+    cfg = json.dumps(dict(kind=kind, width=width, G=G, B=B, reps=reps, tmp=tmp))
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    r = subprocess.run([sys.executable, "-c", WORKER, cfg], capture_output=True, text=True, env=env)
+    if r.returncode != 0:
+        return {"error": r.stderr.strip().splitlines()[-1] if r.stderr.strip() else "failed"}
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def has_pykan() -> bool:
+    try:
+        import kan  # noqa: F401
+    except Exception:
+        return False
+    return True
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="fewer repetitions, first config only")
+    args = ap.parse_args()
+    reps = 3 if args.quick else 10
+    kinds = ["kan", "kan_reg", "floor", "mlp"] + (["pykan"] if has_pykan() else [])
+    configs = CONFIGS[:1] if args.quick else CONFIGS
+    print(f"torch threads: 1; repetitions: {reps}; pykan installed: {has_pykan()}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, width, G, B in configs:
+            res = {kind: measure(kind, width, G, B, reps, tmp) for kind in kinds}
+            kan = res["kan"]
+            print(f"\n{label}, batch {B}, k={K}")
+            print(f"  {'peer':<9}{'params':>10}{'fwd ms':>10}{'fwd+bwd ms':>12}{'peak MB':>9}"
+                  f"{'KAN fwd+bwd / peer':>20}")
+            for kind, r in res.items():
+                if "error" in r:
+                    print(f"  {kind:<9} failed: {r['error']}")
+                    continue
+                ratio = kan["fwdbwd"] / r["fwdbwd"] if "fwdbwd" in kan else float("nan")
+                print(f"  {kind:<9}{r['params']:>10}{r['fwd']:>10.2f}{r['fwdbwd']:>12.2f}"
+                      f"{r['peak_mb']:>9.1f}{ratio:>20.2f}")
+            if "error" not in res["floor"]:
+                print(f"  targets: kan fwd+bwd / floor = {kan['fwdbwd'] / res['floor']['fwdbwd']:.2f}"
+                      f" (<= 2), with regularisation = "
+                      f"{res['kan_reg']['fwdbwd'] / res['floor']['fwdbwd']:.2f} (<= 3)")
+            if "pykan" in res and "error" not in res["pykan"]:
+                print(f"  pykan speed() / kan fwd+bwd = {res['pykan']['fwdbwd'] / kan['fwdbwd']:.1f}x"
+                      " (>= 10)")
+
+
+if __name__ == "__main__":
+    main()
