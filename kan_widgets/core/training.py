@@ -14,6 +14,7 @@ import warnings
 
 import torch
 
+from .lbfgs import LBFGS
 from .validation import check_xy, unpack_data
 
 __all__ = ["TrainingMixin", "regularization", "FitDivergedWarning"]
@@ -169,9 +170,7 @@ class TrainingMixin:
 
         params = [p for p in self.parameters() if p.requires_grad]
         if opt_name == "lbfgs":
-            optimizer = torch.optim.LBFGS(params, lr=lr, history_size=10,
-                                          line_search_fn="strong_wolfe",
-                                          tolerance_grad=1e-32, tolerance_change=1e-32)
+            optimizer = LBFGS(params, lr=lr, history_size=10)
         else:
             optimizer = torch.optim.Adam(params, lr=lr)
         grid_every = max(1, stop_grid_update_step // max(1, grid_update_num))
