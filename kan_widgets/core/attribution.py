@@ -35,7 +35,7 @@ def edge_spreads(model, x: torch.Tensor):
             s = layer.edge_sum(x, feats, weight)
             edge_std.append(std)
             node_std.append(s.std(0) if len(x) > 1 else s[0] * 0)
-            x = layer.node_scale * s + layer.node_bias
+            x = layer.node_affine(s)
     return edge_std, node_std
 
 

@@ -74,10 +74,16 @@ class _Features(torch.autograd.Function):
             feats.scatter_add_(2, idx, values)
         else:
             feats.scatter_(2, idx, values)
-        feats[..., 0] = BASE_FUNCTIONS[base_fun](x)
+        if base_fun == "silu":  # one sigmoid serves the value and the derivative
+            sig = torch.sigmoid(x)
+            torch.mul(x, sig, out=feats[..., 0])
+            dbase = sig * (1 + x * (1 - sig)) if need else None
+        else:
+            feats[..., 0] = BASE_FUNCTIONS[base_fun](x)
+            dbase = BASE_DERIVATIVES[base_fun](x) if need else None
         if need:
             dvalues = out[2] * valid if clipped else out[2]
-            ctx.save_for_backward(idx, dvalues, BASE_DERIVATIVES[base_fun](x))
+            ctx.save_for_backward(idx, dvalues, dbase)
         return feats
 
     @staticmethod
@@ -208,7 +214,11 @@ class KANLayer(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(batch, n_in) -> (batch, n_out)."""
-        return self.node_scale * self.edge_sum(x) + self.node_bias
+        return self.node_affine(self.edge_sum(x))
+
+    def node_affine(self, s: torch.Tensor) -> torch.Tensor:
+        """``node_scale * s + node_bias`` (one fused op): (batch, n_out) -> (batch, n_out)."""
+        return torch.addcmul(self.node_bias, self.node_scale, s)
 
     def activations(self, x: torch.Tensor) -> torch.Tensor:
         """Per-edge values ``phi_ij(x_i)``: (batch, n_in) -> (batch, n_out, n_in)."""

@@ -61,7 +61,7 @@ def regularization(model, x, lamb_l1=1.0, lamb_entropy=2.0, lamb_coef=0.0, lamb_
             coef = layer.coef
             reg = reg + lamb_coef * coef.abs().mean(1).sum()
             reg = reg + lamb_coefdiff * coef.diff(dim=-1).abs().mean(1).sum()
-        x = layer.node_scale * layer.edge_sum(x, feats, weight) + layer.node_bias
+        x = layer.node_affine(layer.edge_sum(x, feats, weight))
     return x, reg
 
 
@@ -168,7 +168,10 @@ class TrainingMixin:
         n = X.shape[0]
         batch = n if batch == -1 or batch > n else int(batch)
 
-        params = [p for p in self.parameters() if p.requires_grad]
+        # symbolic affine parameters of a layer without symbolic edges get no gradient: leaving
+        # them out keeps the optimizer's flat vectors small
+        params = [p for layer in self.layers for name, p in layer.named_parameters()
+                  if p.requires_grad and (name != "sym_affine" or layer.sym_names)]
         if opt_name == "lbfgs":
             optimizer = LBFGS(params, lr=lr, history_size=10)
         else:
