@@ -101,3 +101,33 @@ def test_paper_toy_reaches_1e_3(toy):
     model.refine(20).fit(toy, steps=50, progress=False)
     rmse = model.history_["test_rmse"][-1]
     assert math.isfinite(rmse) and rmse < 1e-3
+
+
+def test_bitwise_same_across_processes(tmp_path):
+    """Two fresh interpreters, same seed and data: identical saved parameters and losses."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, torch, hashlib\n"
+        "torch.set_num_threads(1)\n"
+        "from kan_widgets import KAN, datasets\n"
+        "f = lambda X: torch.exp(torch.sin(torch.pi * X[:, 0]) + X[:, 1] ** 2)\n"
+        "ds = datasets.from_function(f, n_var=2, n_train=300, n_test=100, seed=1)\n"
+        "m = KAN([2, 3, 1], seed=5).fit(ds, steps=3, lamb=1e-3, progress=False).refine(8)\n"
+        "h = hashlib.sha256()\n"
+        "for v in m.state_dict().values(): h.update(v.numpy().tobytes())\n"
+        "h.update(repr(m.history_).encode())\n"
+        "print(h.hexdigest())\n"
+    )
+    outs = [subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                           check=True).stdout.strip() for _ in range(2)]
+    assert outs[0] == outs[1] and len(outs[0]) == 64
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_fit_and_forward_on_cuda(toy):
+    model = KAN([2, 3, 1], seed=0, device="cuda").fit(toy, steps=3, progress=False)
+    assert model.device.type == "cuda"
+    cpu = KAN([2, 3, 1], seed=0).fit(toy, steps=3, progress=False)
+    assert abs(model.history_["test_rmse"][-1] - cpu.history_["test_rmse"][-1]) < 1e-3
