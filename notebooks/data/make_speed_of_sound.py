@@ -11,7 +11,7 @@ import numpy as np
 
 rng = np.random.default_rng(2024)
 n = 400
-temperature = rng.uniform(-30, 50, n)
+temperature = rng.uniform(-50, 400, n)  # from a cold day to a hot-air duct
 pressure = rng.uniform(90, 105, n)
 humidity = rng.uniform(5, 95, n)
 speed = 331.3 * np.sqrt(1 + temperature / 273.15) + rng.normal(0, 0.3, n)
