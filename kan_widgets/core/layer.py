@@ -223,9 +223,9 @@ class KANLayer(nn.Module):
     def activations(self, x: torch.Tensor) -> torch.Tensor:
         """Per-edge values ``phi_ij(x_i)``: (batch, n_in) -> (batch, n_out, n_in)."""
         acts = torch.einsum("bip,ipo->boi", self.features(x), self.packed_weight())
+        rows = torch.arange(x.shape[0], device=x.device)[:, None]  # index_put takes no slices
         for name, (src, dst) in self.symbolic_groups().items():
-            acts = acts.index_put((slice(None), dst, src),
-                                  self.symbolic_values(x, name, src, dst))
+            acts = acts.index_put((rows, dst, src), self.symbolic_values(x, name, src, dst))
         return acts
 
     def spline_values(self, x: torch.Tensor) -> torch.Tensor:

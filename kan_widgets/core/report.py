@@ -2,17 +2,41 @@
 
 from __future__ import annotations
 
+import math
+
+
+def _num(v: float) -> str:
+    return f"{v:.4g}"
+
+
+def _edge_function(layer, i: int, j: int) -> str:
+    """``c*f(a*x+b)+d`` with the edge's current (possibly trained) parameters."""
+    name = layer.sym_names.get((i, j), "?")
+    a, b, c, d = (float(v) for v in layer.sym_affine[i, j].detach())
+    if name == "0":
+        return _num(d)
+    inner = f"{_num(a)}*x{b:+.4g}" if b else f"{_num(a)}*x"
+    return f"{_num(c)}*{name}({inner}){d:+.4g}" if d else f"{_num(c)}*{name}({inner})"
+
+
+def _r2(r2: float) -> str:
+    if not math.isfinite(r2):
+        return ""
+    return f"{r2:.6f}" if r2 >= 0.9999 else f"{r2:.4f}"
+
 
 def model_repr(model) -> str:
-    """A readable table of edges: id, mode, function, r2, attribution score."""
+    """A readable table of edges: id, mode, function (current parameters), r² of the symbolic
+    fit, attribution score."""
     head = (f"KAN(width={model.width}, grid={model.grid}, k={model.k}, "
             f"params={sum(p.numel() for p in model.parameters())})")
     rows = []
     for e in model.edges():
         mode = model.edge_mode(e)
         fit = model.symbolic_fits_.get(e)
-        fn = fit.name if (fit is not None and mode == "symbolic") else ""
-        r2 = f"{fit.r2:.4f}" if (fit is not None and mode == "symbolic") else ""
+        symbolic = mode == "symbolic"
+        fn = _edge_function(model.layers[e.layer], e.src, e.dst) if symbolic else ""
+        r2 = _r2(fit.r2) if (fit is not None and symbolic) else ""
         score = ("" if model.edge_scores_ is None
                  else f"{float(model.edge_scores_[e.layer][e.src, e.dst]):.3g}")
         rows.append((str(e), mode, fn, r2, score))
