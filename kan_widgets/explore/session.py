@@ -1,0 +1,370 @@
+"""``Session``: the Explorer's state and commands, without widgets.
+
+A session owns a model, its data and an undo history. Every command that changes the model
+takes a snapshot, runs the core verb under one lock, records the loss, then bumps
+``revision``; views observe ``revision`` (and ``live`` while training) and redraw. Errors are
+put in ``message`` (and re-raised to a script caller), and the model is rolled back to its
+snapshot, so a failed action never leaves it half-changed.
+
+Threads: in JupyterLab 4.6 widget callbacks may run on a kernel subshell thread, concurrently
+with a running cell or a training thread. Every model read and write goes through
+``session.lock`` (re-entrant). Training holds it for the whole fit and opens it between steps
+to threads waiting for it, so a click during training is served within one step.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import threading
+import warnings
+
+import torch
+from traitlets import Any, Bool, HasTraits, Int, List, Unicode
+
+from ..core.edges import EdgeId, as_edge
+from ..core.validation import unpack_data
+from .history import History, Step, restore_state
+from .layout import NetworkLayout
+from .scene import build_scene, edge_detail, fix_previews, formula_text
+from .training import ModelLock, TrainingMixin
+
+__all__ = ["Session", "ModelLock"]
+
+
+def _accepts(fn, name: str) -> bool:
+    try:
+        return name in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+class Session(TrainingMixin, HasTraits):
+    """State and commands of one Explorer.
+
+    Parameters
+    ----------
+    model : KAN, changed in place by the commands
+    data : Dataset, pykan-style dict, or None (then samples are the model's last fit inputs
+        and ``train`` is unavailable)
+    max_history : undo depth
+    live_interval : least seconds between the starts of two live redraws while training
+        (0.2: up to 5 frames/s)
+
+    Traits (observe them)
+    ---------------------
+    revision : bumped after every change of the model
+    selected : the selected EdgeId or None
+    message, message_level : last message and "info", "warning" or "error"
+    training : a fit is running
+    live : bumped during training at a bounded rate (draw ``model`` and ``train_log``)
+    preview : edges a pruning threshold would remove (``preview_prune``)
+    can_undo, can_redo
+    """
+
+    revision = Int(0)
+    selected = Any(None, allow_none=True)
+    message = Unicode("")
+    message_level = Unicode("info")
+    training = Bool(False)
+    live = Int(0)
+    preview = List()
+    can_undo = Bool(False)
+    can_redo = Bool(False)
+
+    def __init__(self, model, data=None, max_history=100, live_interval=0.2):
+        super().__init__()
+        self.model = model
+        self.data = data
+        self.lock = ModelLock()
+        self.live_interval = float(live_interval)
+        self.X = self.y = self.X_test = self.y_test = None
+        names = None
+        if data is not None:
+            self.X, self.y, self.X_test, self.y_test, names = unpack_data(data)
+            kw = dict(dtype=model.dtype, device=model.device)
+            self.X, self.y = (torch.as_tensor(v, **kw) for v in (self.X, self.y))
+            if self.X_test is not None:
+                self.X_test, self.y_test = (torch.as_tensor(v, **kw)
+                                            for v in (self.X_test, self.y_test))
+        inputs = (names[0] if names else None) or model.variables_
+        outputs = (names[1] if names else None) or model.output_names_
+        self.layout = NetworkLayout.from_width(model.width, inputs, outputs)
+        self.train_log: list[dict] = []
+        self._cache: dict = {}
+        self._busy = threading.Lock()  # makes "is a fit running? if not, start one" atomic
+        self._stop = threading.Event()
+        self._thread = None
+        test, train = self.losses()
+        self.history = History(test, train, max_steps=max_history)
+
+    # ------------------------------------------------------------------ reading
+    @property
+    def samples(self):
+        """Inputs the verbs work on: the data's training inputs, else the model's last fit."""
+        return self.X if self.X is not None else self.model.X_fit_
+
+    def losses(self) -> tuple[float, float]:
+        """(test RMSE, train RMSE) of the model now; test falls back to train, NaN without data."""
+        if self.X is None:
+            return float("nan"), float("nan")
+        with self.lock, torch.no_grad():
+            train = float(((self.model(self.X) - self.y) ** 2).mean().sqrt())
+            test = train
+            if self.X_test is not None:
+                test = float(((self.model(self.X_test) - self.y_test) ** 2).mean().sqrt())
+        return test, train
+
+    def scene(self, n_points=24, fresh_scores=False):
+        """The network drawn as plain numbers (``explore.scene.NetworkScene``).
+
+        ``fresh_scores`` recomputes the attribution scores first (live frames while training,
+        when the model moved but its scores were not reset yet)."""
+        with self.lock:
+            if (fresh_scores or self.model.edge_scores_ is None) and self.samples is not None:
+                self.model.attribute(self.samples)
+            return build_scene(self.model, self.layout, n_points=n_points)
+
+    def edge_detail(self, edge=None):
+        """The selected (or given) edge, large, with its samples (``EdgeDetail``)."""
+        e = self._edge(edge)
+        with self.lock:
+            if self.model.edge_scores_ is None and self.samples is not None:
+                self.model.attribute(self.samples)  # the panel shows the edge's score
+            return self._cached(("detail", e), lambda: edge_detail(
+                self.model, e, self.samples, names=self.layout.node_labels))
+
+    def suggestions(self, edge=None, topk=5) -> list:
+        """``model.suggest_symbolic`` of the edge, ranked, cached until the model changes."""
+        e = self._edge(edge)
+        with self.lock:
+            return self._cached(("suggest", e, topk), lambda: self._call(
+                self.model.suggest_symbolic, e, topk=topk))
+
+    def candidate(self, edge, name):
+        """The best ``SymbolicFit`` of function ``name`` for the edge (a manual pick), cached."""
+        e = self._edge(edge)
+        with self.lock:
+            def fit():
+                for f in self.suggestions(e):
+                    if f.name == name:
+                        return f
+                fits = self._call(self.model.suggest_symbolic, e, lib=[name], topk=1)
+                if not fits:
+                    raise ValueError(f"no fit of {name!r} for edge {e}")
+                return fits[0]
+            return self._cached(("candidate", e, name), fit)
+
+    def previews(self, edge=None, fits=None) -> list[float]:
+        """RMSE (test split if any) if the edge were fixed to each of ``fits`` (default: the
+        suggestions); the model is not changed. NaN without data."""
+        e = self._edge(edge)
+        with self.lock:
+            fits = self.suggestions(e) if fits is None else list(fits)
+            if self.X is None:
+                return [float("nan")] * len(fits)
+            X, y = ((self.X_test, self.y_test) if self.X_test is not None else (self.X, self.y))
+            key = ("preview", e, tuple(fits))
+            return self._cached(key, lambda: [float(v) for v in
+                                              fix_previews(self.model, e, fits, X, y)])
+
+    def formula(self, digits=4):
+        """``FormulaText`` of the model now (LaTeX, sympy and Python source, or why not)."""
+        with self.lock:
+            return self._cached(("formula", digits), lambda: formula_text(
+                self.model, self.layout.node_labels[0], self.layout.node_labels[-1], digits))
+
+    # ------------------------------------------------------------------ selection
+    def select(self, edge):
+        """Select an edge (None clears). Does not change the model."""
+        try:
+            self.selected = None if edge is None else as_edge(edge, self.model.width)
+        except (ValueError, IndexError) as err:
+            self._report("select", err)
+            raise
+        return self
+
+    def preview_prune(self, edge_th=3e-2, node_th=1e-2) -> list[EdgeId]:
+        """Edges that ``prune(edge_th, node_th)`` would mask, exactly (pruned on a copy);
+        also stored in the ``preview`` trait. Use ``clear_preview`` to hide them."""
+        with self.lock:
+            def run():
+                copy = self.model.copy()
+                self._call(copy.prune, node_th=node_th, edge_th=edge_th)
+                return [e for e in self.model.edges()
+                        if self.model.edge_mode(e) != "pruned" and copy.edge_mode(e) == "pruned"]
+            edges = self._cached(("prune_preview", edge_th, node_th), run)
+        self.preview = list(edges)
+        return edges
+
+    def clear_preview(self):
+        self.preview = []
+
+    # ------------------------------------------------------------------ commands
+    def fix_symbolic(self, edge, name, fit=True):
+        """Fix an edge to function ``name`` (fitting ``c*f(a*x+b)+d``)."""
+        e = self._edge(edge)
+        return self._mutate("fix", f"fix {e} → {name}",
+                            lambda: self._call(self.model.fix_symbolic, e, name, fit=fit))
+
+    def unfix(self, edge=None):
+        """Back to the spline."""
+        e = self._edge(edge)
+        return self._mutate("unfix", f"unfix {e}", lambda: self.model.unfix_symbolic(e))
+
+    def prune_edge(self, edge=None):
+        e = self._edge(edge)
+        return self._mutate("prune_edge", f"prune {e}", lambda: self.model.prune_edge(e))
+
+    def unprune(self, edge=None):
+        e = self._edge(edge)
+        return self._mutate("unprune", f"unprune {e}", lambda: self.model.unprune(e))
+
+    def restore(self, edge=None):
+        """Undo what was done *to this edge*: unprune a pruned edge, unfix a symbolic one."""
+        e = self._edge(edge)
+        with self.lock:
+            mode = self.model.edge_mode(e)
+        if mode == "pruned":
+            return self.unprune(e)
+        if mode == "symbolic":
+            return self.unfix(e)
+        self._set_message(f"edge {e} is already a spline", "info")
+        return self
+
+    def prune(self, edge_th=3e-2, node_th=1e-2):
+        """Prune weak nodes and edges by attribution (``model.prune``)."""
+        self.preview = []
+        return self._mutate("prune", f"prune below {edge_th:.3g}", lambda: self._call(
+            self.model.prune, node_th=node_th, edge_th=edge_th))
+
+    def refine(self, grid):
+        """Grid extension to ``grid`` intervals (``model.refine``)."""
+        return self._mutate("refine", f"refine grid → {grid}",
+                            lambda: self._call(self.model.refine, int(grid)))
+
+    def auto_symbolic(self, lib=None, **kw):
+        """Fix every spline edge to its best function (``model.auto_symbolic``)."""
+        return self._mutate("auto_symbolic", "auto-symbolic",
+                            lambda: self._call(self.model.auto_symbolic, lib=lib, **kw))
+
+    def undo(self):
+        """Restore the model as it was before the last action (bit for bit)."""
+        self._check_idle("undo")
+        with self.lock:
+            if not self.history.can_undo:
+                self._set_message("nothing to undo", "info")
+                return self
+            step = self.history.pop_undo()
+            step.after = self.model.state()
+            restore_state(self.model, step.before)
+            self._changed(f"undid: {step.label}")
+        return self
+
+    def redo(self):
+        """Apply again the last undone action."""
+        self._check_idle("redo")
+        with self.lock:
+            if not self.history.can_redo:
+                self._set_message("nothing to redo", "info")
+                return self
+            step = self.history.pop_redo()
+            step.before = self.model.state()
+            restore_state(self.model, step.after)
+            step.after = None
+            self._changed(f"redid: {step.label}")
+        return self
+
+    def refresh(self):
+        """Forget cached results and redraw: call after changing the model outside the session."""
+        with self.lock:
+            self._changed("")
+        return self
+
+    # ------------------------------------------------------------------ internals
+    def _edge(self, edge) -> EdgeId:
+        if edge is None:
+            if self.selected is None:
+                err = ValueError("no edge selected: select an edge first or pass one")
+                self._report("edge", err)
+                raise err
+            return self.selected
+        try:
+            return as_edge(edge, self.model.width)
+        except (ValueError, IndexError) as err:
+            self._report("edge", err)
+            raise
+
+    def _call(self, fn, *args, **kw):
+        # pass the session's samples to verbs that take X (None means the last fit's inputs,
+        # which a model never fitted does not have)
+        if self.X is not None and "X" not in kw and _accepts(fn, "X"):
+            kw["X"] = self.X
+        return fn(*args, **kw)
+
+    def _cached(self, key, compute):
+        try:
+            return self._cache[key]
+        except KeyError:
+            value = self._cache[key] = compute()
+            return value
+
+    def _check_idle(self, what):
+        if self.training:
+            err = RuntimeError(f"{what}: training is running; press Stop first")
+            self._report(what, err)
+            raise err
+
+    def _mutate(self, kind, label, action):
+        """Run ``action`` as one undoable step; on error roll back, report and re-raise."""
+        self._check_idle(kind)
+        with self.lock:
+            before = self.model.state()
+            try:
+                # warnings (e.g. edges auto_symbolic left as splines) go to the message area
+                # too; they are re-issued below for scripts
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    action()
+            except BaseException as err:
+                restore_state(self.model, before)
+                self._changed(None)
+                self._report(kind, err)
+                raise
+            test, train = self.losses()
+            self.history.push(Step(label, kind, test, train, before=before))
+            note = "".join(f" — {w.message}" for w in caught)
+            self._changed(f"{label}: loss {_fmt(test)}{note}", "warning" if caught else "info")
+        for w in caught:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        return self
+
+    def _changed(self, message, level="info"):
+        """The model changed: drop caches, update flags, bump ``revision`` (views redraw)."""
+        self._cache.clear()
+        self.can_undo = self.history.can_undo
+        self.can_redo = self.history.can_redo
+        if message is not None:
+            self._set_message(message, level)
+        self.revision += 1
+
+    def _set_message(self, text, level="info"):
+        self.message_level = level
+        self.message = text
+
+    def report(self, what, err):
+        """Show ``err`` in ``message`` as the failure of ``what`` (used by the widgets)."""
+        text = str(err) or type(err).__name__
+        if isinstance(err, KeyError) and err.args:
+            text = str(err.args[0])  # KeyError's str() adds quotes around the message
+        self._set_message(f"{what} failed: {text}", "error")
+        try:
+            err._kw_reported = True  # the widgets' guard does not report it twice
+        except AttributeError:
+            pass
+
+    _report = report
+
+
+def _fmt(v: float) -> str:
+    return "n/a" if math.isnan(v) else f"{v:.3g}"

@@ -1,0 +1,149 @@
+"""Training from the Explorer without freezing it: the fit runs in a thread holding the
+session's ``ModelLock``, which it opens between steps to threads that wait for it (a click
+during training is served within one step); the fit callback bumps ``live`` at a bounded rate
+for the views and reads the Stop flag.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from .history import Step, restore_state
+
+__all__ = ["ModelLock", "TrainingMixin"]
+
+
+class ModelLock:
+    """A re-entrant lock that knows whether another thread is waiting for it.
+
+    ``yield_to_waiters`` lets a long holder (training) hand the lock over between steps only
+    when someone waits, so training pays nothing when the UI is idle.
+    """
+
+    def __init__(self):
+        self._lock = threading.RLock()
+        self._waiting = 0
+        self._count = threading.Lock()
+
+    def acquire(self, blocking=True, timeout=-1) -> bool:
+        with self._count:
+            self._waiting += 1
+        try:
+            return self._lock.acquire(blocking, timeout)
+        finally:
+            with self._count:
+                self._waiting -= 1
+
+    def release(self) -> None:
+        self._lock.release()
+
+    __enter__ = acquire
+
+    def __exit__(self, *exc):
+        self.release()
+
+    def yield_to_waiters(self, max_wait=0.05) -> None:
+        """Release the lock (all recursion levels) while another thread is waiting for it."""
+        if not self._waiting:
+            return
+        state = self._lock._release_save()  # same private pair threading.Condition uses
+        try:
+            deadline = time.monotonic() + max_wait
+            while self._waiting and time.monotonic() < deadline:
+                time.sleep(0.001)  # the waiter takes the lock; we queue behind it below
+        finally:
+            self._lock._acquire_restore(state)
+
+
+class TrainingMixin:
+    """``train`` / ``stop`` / ``wait`` of ``Session`` (which supplies the traits, the lock,
+    ``_changed``, ``_report`` and ``losses``)."""
+
+    def train(self, steps=20, opt="LBFGS", lr=1.0, lamb=0.0, lamb_entropy=2.0,
+              background=False, **fit_kw):
+        """Run ``model.fit`` on the session's data; one undoable step.
+
+        With ``background=True`` it runs in a thread and returns it at once (the UI stays
+        live; ``stop()`` ends it after the current step); else it returns when done.
+        Extra keywords go to ``fit``.
+        """
+        if self.X is None:
+            err = ValueError("train needs data: build the session with Session(model, data)")
+            self._report("train", err)
+            raise err
+        with self._busy:
+            if self.training:
+                err = RuntimeError("training is already running; press Stop first")
+                self._report("train", err)
+                raise err
+            self._stop.clear()
+            self.train_log = []
+            self.training = True
+        args = dict(steps=int(steps), opt=opt, lr=float(lr), lamb=float(lamb),
+                    lamb_entropy=float(lamb_entropy), **fit_kw)
+        if not background:
+            self._run_train(args, raise_errors=True)
+            return self
+        self._thread = threading.Thread(target=self._run_train, args=(args, False),
+                                        name="kan-explorer-train", daemon=True)
+        self._thread.start()
+        return self._thread
+
+    def stop(self):
+        """Ask a running fit to stop after its current step."""
+        self._stop.set()
+        return self
+
+    def wait(self, timeout=None) -> bool:
+        """Wait for a background fit; True when none is running any more."""
+        t = self._thread
+        if t is not None:
+            t.join(timeout)
+        return not self.training
+
+    def _run_train(self, args, raise_errors):
+        timing = {"last": 0.0, "cost": 0.0}
+        requested = args["steps"]
+
+        def callback(info):
+            self.train_log.append({k: info[k] for k in ("step", "train_rmse", "test_rmse", "reg")})
+            self._cache.clear()  # the model moved
+            now = time.monotonic()
+            # frames start at most every live_interval s, and every 5x their cost: drawing
+            # takes at most ~20% of the time however slow the views are
+            if now - timing["last"] >= max(self.live_interval, 5 * timing["cost"]):
+                timing["last"] = now
+                self.live += 1
+                timing["cost"] = time.monotonic() - now
+            self.lock.yield_to_waiters()
+            return self._stop.is_set()
+
+        try:
+            with self.lock:
+                before = self.model.state()
+                try:
+                    self.model.fit(self.data, callback=callback, progress=False, **args)
+                except BaseException as err:
+                    restore_state(self.model, before)
+                    self._changed(None)
+                    self._report("train", err)
+                    if raise_errors:
+                        raise
+                    return
+                done = len(self.train_log)
+                if done:
+                    test, train = self.losses()
+                    label = f"train {done} step{'s' * (done != 1)} ({args['opt']})"
+                    self.history.push(Step(label, "train", test, train, before=before))
+                note = ""
+                if done < requested and not self._stop.is_set():
+                    note = " — stopped early: the fit diverged and was rolled back (try a smaller lr)"
+                elif self._stop.is_set():
+                    note = " — stopped"
+                self._changed(f"trained {done}/{requested} steps{note}",
+                              "error" if "diverged" in note else "info")
+        finally:
+            self.training = False
+            self.live += 1  # a last live frame with the final state
+

@@ -1,0 +1,239 @@
+"""The selected edge, large: its function with the samples it sees, ranked symbolic
+candidates with the loss each would give, and Fix / Prune / Restore."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+
+import ipywidgets as widgets
+import numpy as np
+import plotly.graph_objects as go
+
+from ..core.functions import function_names
+from ..explore.scene import candidate_curve
+from ._explorer_common import button, guard, sync_state, update_traces
+
+__all__ = ["EdgePanel"]
+
+PICK = "(pick a function)"
+
+
+def _fmt(v: float, spec: str = ".3g") -> str:
+    return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else format(v, spec)
+
+
+class EdgePanel:
+    """Everything about ``session.selected``; refilled when the selection or model changes.
+
+    Attributes
+    ----------
+    widget : the panel (CSS class ``kw-edge-panel``)
+    title : HTML naming the edge (CSS class ``kw-edge-title``)
+    figure : FigureWidget: samples, the edge's function, the chosen candidate
+    suggestions : Select of the ranked candidates (CSS class ``kw-suggestions``); its value is
+        the function name
+    manual : Dropdown of every library function, for a pick outside the suggestions
+    fix_button, prune_button, restore_button : Fix, Prune, Restore
+    choice : the function name Fix will use (the last one picked in either list)
+    fill_count : how many times the panel was filled (tests, benchmarks)
+    last_fill_s, last_preview_s : seconds the last fill took until the edge and its
+        suggestions were shown, and until the loss previews were too
+    """
+
+    def __init__(self, session, topk=5, width_px=400):
+        self.session = session
+        self.topk = topk
+        self.choice = None
+        self.fill_count = 0
+        self.last_fill_s = self.last_preview_s = float("nan")
+        self._lock = threading.RLock()
+        self._fits = []
+        self._updating = False  # our own writes to the lists must not count as picks
+        self.title = widgets.HTML("<b>Click an edge</b> of the network to inspect it.")
+        self.title.add_class("kw-edge-title")
+        hist = dict(color="rgba(100,120,160,0.25)")
+        self.figure = go.FigureWidget(data=[
+            go.Bar(x=[], y=[], yaxis="y2", name="inputs", marker=hist, hoverinfo="skip"),
+            go.Scatter(x=[], y=[], mode="markers", name="samples",
+                       marker=dict(size=4, color="rgba(31,41,55,0.25)"), hoverinfo="skip"),
+            go.Scatter(x=[], y=[], mode="lines", name="edge", line=dict(color="rgb(31,41,55)",
+                                                                        width=2.5)),
+            go.Scatter(x=[], y=[], mode="lines", name="candidate",
+                       line=dict(color="rgb(200,30,90)", width=2, dash="dash")),
+        ], layout=go.Layout(
+            width=width_px, height=290, margin=dict(l=50, r=10, t=10, b=40), showlegend=True,
+            legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0), bargap=0,
+            yaxis2=dict(overlaying="y", side="right", visible=False, fixedrange=True),
+            xaxis=dict(title=dict(text="input")), yaxis=dict(title=dict(text="φ(x)")),
+            plot_bgcolor="white"))
+        self.header = widgets.HTML("<pre class='kw-mono'>function      r²       cx  loss if fixed</pre>")
+        self.suggestions = widgets.Select(options=[], rows=self.topk, layout={"width": "100%"})
+        self.suggestions.add_class("kw-suggestions")
+        self.manual = widgets.Dropdown(options=[PICK, *function_names()], value=PICK,
+                                       description="or any:", layout={"width": "50%"})
+        self.manual.add_class("kw-manual")
+        self.pick_info = widgets.HTML("")
+        self.fix_button = button("Fix", "kw-fix", "Fix the edge to the chosen function",
+                                 "success")
+        self.prune_button = button("Prune", "kw-prune", "Mask this edge", "warning")
+        self.restore_button = button("Restore", "kw-restore",
+                                     "Back to the spline / unpruned")
+        self.fix_button.on_click(guard(lambda b: self.fix(), session, "fix"))
+        self.prune_button.on_click(guard(lambda b: session.prune_edge(), session, "prune"))
+        self.restore_button.on_click(guard(lambda b: session.restore(), session, "restore"))
+        self.suggestions.observe(guard(self._on_suggestion, session, "pick"), "value")
+        self.manual.observe(guard(self._on_manual, session, "pick"), "value")
+        self.widget = widgets.VBox([
+            self.title, self.figure, self.header, self.suggestions,
+            widgets.HBox([self.manual, self.pick_info]),
+            widgets.HBox([self.fix_button, self.prune_button, self.restore_button]),
+        ], layout={"width": f"{width_px + 10}px"})
+        self.widget.add_class("kw-edge-panel")
+        session.observe(guard(lambda ch: self.refresh(), session, "edge panel"),
+                        ["selected", "revision"])
+        self.refresh()
+
+    # ------------------------------------------------------------------ actions
+    def pick(self, name):
+        """Choose the function Fix will use and draw it over the edge (the lists' twin)."""
+        if name is None or name == PICK:
+            return
+        e = self.session.selected
+        if e is None:
+            raise ValueError("select an edge first")
+        fit, loss = self._candidate(e, name)
+        with self._lock, self.widget.hold_sync():
+            x = np.array(self.figure.data[2].x, dtype=float)
+            update_traces(self.figure, [(self.figure.data[3], self._cand_props(fit, x))])
+            self._show_choice(name, fit, loss)
+
+    def _candidate(self, e, name):
+        fit = next((f for f in self._fits if f.name == name), None)
+        if fit is None:
+            fit = self.session.candidate(e, name)
+        return fit, self.session.previews(e, [fit])[0]
+
+    @staticmethod
+    def _cand_props(fit, x):
+        if fit is None:
+            return {"x": [], "y": [], "name": "candidate"}
+        return {"x": x, "y": candidate_curve(fit, x), "name": f"{fit.name} (r² {fit.r2:.4f})"}
+
+    def _show_choice(self, name, fit, loss):
+        self.choice = name
+        self._updating = True
+        try:
+            self.suggestions.value = name if name in [f.name for f in self._fits] else None
+            self.manual.value = name if name in self.manual.options else PICK
+        finally:
+            self._updating = False
+        loss = "…" if loss is None else _fmt(loss)  # None: the preview is on its way
+        self.pick_info.value = ("" if fit is None else
+                                f"&nbsp;{name}: r² {_fmt(fit.r2, '.4f')}, loss → {loss}")
+
+    def fix(self, name=None):
+        """Fix the selected edge to ``name`` (default: the current choice)."""
+        name = name or self.choice
+        if name is None:
+            raise ValueError("pick a function first (a suggestion or one from the list)")
+        self.session.fix_symbolic(None, name)
+
+    # ------------------------------------------------------------------ filling
+    def _on_suggestion(self, change):
+        if not self._updating and change["new"] is not None:
+            self.pick(change["new"])
+
+    def _on_manual(self, change):
+        if not self._updating and change["new"] != PICK:
+            self.pick(change["new"])
+
+    def refresh(self):
+        """Fill the panel for the selected edge (results come from the session cache).
+
+        In two steps, so a click shows the edge at once: first the curve, samples and ranked
+        suggestions; then the loss each candidate would give (a forward pass per candidate).
+        """
+        s = self.session
+        e = s.selected
+        if e is None:
+            self._clear()
+            return
+        t0 = time.perf_counter()
+        with s.lock:
+            det = s.edge_detail(e)
+            fits = list(s.suggestions(e, self.topk)) if det.mode != "pruned" else []
+        what = {"spline": "spline", "pruned": "pruned",
+                "symbolic": f"symbolic: {det.function} (r² {_fmt(det.r2, '.4f')})"}[det.mode]
+        title = (f"<b>edge {e}</b> &nbsp; {det.src_name} → {det.dst_name} &nbsp;·&nbsp; {what}"
+                 f" &nbsp;·&nbsp; score {_fmt(det.score)}")
+        counts, edges_ = (np.histogram(det.sample_x, bins=30) if len(det.sample_x)
+                          else (np.array([]), np.array([0.0])))
+        # the best candidate is drawn at once; Fix uses it unless another one is picked
+        best = fits[0] if fits else None
+        with self._lock, self.widget.hold_sync():
+            self._fits = fits
+            self.title.value = title
+            bar, samples, curve, cand = self.figure.data
+            # one Plotly.update for the whole figure: same property names on every trace
+            with self.figure.batch_update():
+                for tr, props in [
+                    (bar, {"x": (edges_[:-1] + edges_[1:]) / 2, "y": counts, "name": "inputs"}),
+                    (samples, {"x": det.sample_x, "y": det.sample_y, "name": "samples"}),
+                    (curve, {"x": det.curve_x, "y": det.curve_y,
+                             "name": det.function or det.mode}),
+                    (cand, self._cand_props(best, det.curve_x)),
+                ]:
+                    tr.update(props)
+                self.figure.layout.yaxis2.range = [0, 4 * max(counts.max(initial=1), 1)]
+                self.figure.layout.xaxis.title.text = det.src_name
+            sync_state(self.figure)
+            self._set_options(fits, [None] * len(fits))
+            self._show_choice(best.name if best else None, best, None)
+            self.fix_button.disabled = det.mode == "pruned"
+            self.prune_button.disabled = det.mode == "pruned"
+            self.restore_button.disabled = det.mode == "spline"
+            self.fill_count += 1
+        self.last_fill_s = time.perf_counter() - t0
+        if not fits:
+            self.last_preview_s = self.last_fill_s
+            return
+        with s.lock:
+            if s.selected != e:
+                return  # another click came in meanwhile: it fills the panel
+            losses = s.previews(e, fits)
+        with self._lock, self.widget.hold_sync():
+            if self._fits is not fits:
+                return
+            choice = self.choice
+            self._set_options(fits, losses)
+            chosen = next((f for f in fits if f.name == choice), None)
+            if chosen is not None:
+                self._show_choice(choice, chosen, losses[fits.index(chosen)])
+        self.last_preview_s = time.perf_counter() - t0
+
+    def _set_options(self, fits, losses):
+        self._updating = True
+        try:
+            self.suggestions.options = [
+                (f"{f.name:<12} {_fmt(f.r2, '.5f'):>8}  {f.complexity:>3}  "
+                 f"{'…' if loss is None else _fmt(loss):>9}", f.name)
+                for f, loss in zip(fits, losses)]
+        finally:
+            self._updating = False
+
+    def _clear(self):
+        with self._lock, self.widget.hold_sync():
+            self.title.value = "<b>Click an edge</b> of the network to inspect it."
+            update_traces(self.figure, [(tr, {"x": [], "y": []}) for tr in self.figure.data])
+            self._updating = True
+            try:
+                self.suggestions.options = []
+                self.manual.value = PICK
+            finally:
+                self._updating = False
+            self._fits, self.choice = [], None
+            self.pick_info.value = ""
+            for b in (self.fix_button, self.prune_button, self.restore_button):
+                b.disabled = True

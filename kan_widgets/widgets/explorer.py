@@ -1,0 +1,195 @@
+"""``Explorer(model, data)``: click an edge, fix it to a formula or prune it, retrain, undo.
+
+The Explorer is a plain object: state and commands live in its
+:class:`~kan_widgets.explore.Session`, the widget tree is built on first display (or first
+access to a panel), and every button has a method twin used by scripts and tests.
+
+Automation hooks (stable): CSS class ``kw-explorer`` on the root; ``kw-network``,
+``kw-edge-panel``, ``kw-train-panel``, ``kw-formula``, ``kw-history``, ``kw-message`` on the
+panels; the clickable cell of each edge is the plotly trace named ``edge l,i,j``; buttons are
+labelled Fix, Prune, Restore, Train, Stop, Undo, Redo.
+"""
+
+from __future__ import annotations
+
+import html
+
+import ipywidgets as widgets
+
+from ..explore.session import Session
+from ._explorer_common import STYLE
+from .edge_panel import EdgePanel
+from .formula_panel import FormulaPanel
+from .history_panel import HistoryPanel
+from .network_view import NetworkView
+from .train_panel import TrainPanel
+
+__all__ = ["Explorer"]
+
+
+class Explorer:
+    """Interactive explorer of a KAN in Jupyter.
+
+    Parameters
+    ----------
+    model : KAN, changed in place by the actions (undo restores it bit for bit)
+    data : Dataset (or pykan dict) to train on and to measure the loss; None to only look
+    network_width : pixels of the network plot
+    **session_kw : passed to ``Session`` (``max_history``, ``live_interval``)
+
+    Attributes
+    ----------
+    session : the state and commands (``session.model``, ``session.history``, ...)
+    network, edge_panel, train_panel, formula_panel, history_panel : the panels, public for
+        custom layouts (building any of them builds the whole widget)
+    message : HTML showing the last message or error (CSS class ``kw-message``)
+
+    Examples
+    --------
+    >>> ex = Explorer(model, data)            # doctest: +SKIP
+    >>> ex                                     # last line of a cell: the widget shows
+    >>> ex.select((0, 1, 0)); ex.fix((0, 1, 0), "sin"); ex.undo()
+    """
+
+    def __init__(self, model, data=None, network_width=500, **session_kw):
+        self.session = Session(model, data, **session_kw)
+        self._network_width = network_width
+        self._widget = None
+
+    # ------------------------------------------------------------------ widget
+    @property
+    def model(self):
+        return self.session.model
+
+    @property
+    def widget(self) -> widgets.Box:
+        """The root widget (CSS class ``kw-explorer``), built on first use."""
+        if self._widget is None:
+            self._build()
+        return self._widget
+
+    def _build(self):
+        s = self.session
+        # Observers run in the order the panels subscribe: the cheap text panels (formula,
+        # history) first, then the edge panel ahead of the plots, so what the user looks at
+        # after a click reaches the browser first.
+        self._formula_panel = FormulaPanel(s)
+        self._history_panel = HistoryPanel(s)
+        self._edge_panel = EdgePanel(s)
+        self._network = NetworkView(s, width_px=self._network_width)
+        self._train_panel = TrainPanel(s)
+        self._message = widgets.HTML("")
+        self._message.add_class("kw-message")
+        s.observe(lambda ch: self._show_message(), ["message", "message_level"])
+        self._show_message()
+        left = widgets.VBox([self._network.widget, self._formula_panel.widget],
+                            layout={"width": f"{self._network_width + 10}px"})
+        right = widgets.VBox([self._edge_panel.widget, self._train_panel.widget,
+                              self._history_panel.widget], layout={"width": "420px"})
+        # the right column wraps below the network when the output area is too narrow
+        self._widget = widgets.VBox([widgets.HTML(STYLE), self._message,
+                                     widgets.HBox([left, right], layout={"flex_flow": "row wrap"})])
+        self._widget.add_class("kw-explorer")
+
+    def _show_message(self):
+        s = self.session
+        self._message.value = (f"<span class='kw-msg-{s.message_level}'>"
+                               f"{html.escape(s.message)}</span>")
+
+    def _part(self, name):
+        self.widget  # noqa: B018 -- builds every panel
+        return getattr(self, name)
+
+    network = property(lambda self: self._part("_network"), doc="NetworkView")
+    edge_panel = property(lambda self: self._part("_edge_panel"), doc="EdgePanel")
+    train_panel = property(lambda self: self._part("_train_panel"), doc="TrainPanel")
+    formula_panel = property(lambda self: self._part("_formula_panel"), doc="FormulaPanel")
+    history_panel = property(lambda self: self._part("_history_panel"), doc="HistoryPanel")
+    message = property(lambda self: self._part("_message"), doc="message HTML")
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs)
+
+    # ------------------------------------------------------------------ twins of the UI
+    def select(self, edge):
+        """Select ``edge`` (a click on its cell)."""
+        self.session.select(edge)
+        return self
+
+    def suggestions(self, edge=None, topk=5):
+        """Ranked ``SymbolicFit`` candidates of the edge (the edge panel's table)."""
+        return self.session.suggestions(edge, topk)
+
+    def fix(self, edge=None, name=None):
+        """Fix ``edge`` (default: the selected one) to function ``name`` (default: the best
+        suggestion). Selects the edge, like picking then Fix in the panel."""
+        e = self.session.selected if edge is None else edge
+        if e is not None:
+            self.session.select(e)
+        if name is None:
+            name = self.session.suggestions(e)[0].name
+        self.session.fix_symbolic(e, name)
+        return self
+
+    def prune(self, edge=None):
+        """Prune ``edge`` (default: the selected one): the edge panel's Prune."""
+        self.session.prune_edge(edge)
+        return self
+
+    def restore(self, edge=None):
+        """Unprune a pruned edge, unfix a symbolic one: the edge panel's Restore."""
+        self.session.restore(edge)
+        return self
+
+    def train(self, steps=20, wait=True, **fit_kw):
+        """Train (the Train button). ``wait=False`` returns at once, as the button does;
+        keywords (``opt``, ``lr``, ``lamb``, ``lamb_entropy``, ...) go to ``fit``."""
+        self.session.train(steps=steps, background=not wait, **fit_kw)
+        return self
+
+    def stop(self):
+        """Stop a running training after its current step (the Stop button)."""
+        self.session.stop()
+        return self
+
+    def refine(self, grid):
+        """Grid extension (Refine grid)."""
+        self.session.refine(grid)
+        return self
+
+    def prune_weak(self, threshold=3e-2):
+        """Prune edges scoring below ``threshold`` (Prune weak edges)."""
+        self.session.prune(threshold)
+        return self
+
+    def preview_prune(self, threshold=3e-2):
+        """Edges ``prune_weak(threshold)`` would remove, highlighted on the plot."""
+        return self.session.preview_prune(threshold)
+
+    def auto_symbolic(self, **kw):
+        """Fix every spline edge to its best function (Auto-symbolic)."""
+        self.session.auto_symbolic(**kw)
+        return self
+
+    def undo(self):
+        self.session.undo()
+        return self
+
+    def redo(self):
+        self.session.redo()
+        return self
+
+    def refresh(self):
+        """Redraw everything and forget cached suggestions: call it after changing the model
+        outside the Explorer (e.g. ``model.fit(...)`` in a cell)."""
+        self.session.refresh()
+        return self
+
+    def formula(self, digits=4):
+        """The formula panel's content (``FormulaText``: latex, sympy, python, error)."""
+        return self.session.formula(digits)
+
+    def __repr__(self):
+        s = self.session
+        return (f"Explorer(width={s.model.width}, steps={len(s.history)}, "
+                f"selected={s.selected}, revision={s.revision})")

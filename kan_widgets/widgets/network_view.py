@@ -1,0 +1,226 @@
+"""The network plot: every edge's curve in its own clickable cell (plotly ``FigureWidget``).
+
+Two figures of the same size and axes are stacked in one grid cell:
+
+* ``figure`` (on top, transparent): one filled trace per edge cell, named ``edge l,i,j``
+  (``hoveron="fills"``), plus the selection drawn as layout shapes. plotly hit-tests points,
+  not areas, so a filled polygon is what makes the whole cell clickable and hoverable.
+* ``curves`` (below): every edge's curve, grouped into a few NaN-separated traces per mode and
+  opacity level (plotly sets opacity per trace), pruned edges, the pruning preview, nodes and
+  labels.
+
+Why two figures: plotly redraws *every* trace of a figure on any trace update, and 200 filled
+cell traces made each redraw cost ~150-250 ms in the browser. Training redraws only touch
+``curves`` (~15 traces); ``figure`` changes only when the hover texts do (after an action).
+Both are built once; redraws only assign trace data inside ``batch_update``.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import ipywidgets as widgets
+import numpy as np
+import plotly.graph_objects as go
+
+from ..explore.scene import ALPHA_LEVELS
+from ._explorer_common import guard, sync_state, update_traces
+
+__all__ = ["NetworkView", "MODE_COLORS"]
+
+MODE_COLORS = {"spline": (31, 41, 55), "symbolic": (200, 30, 90), "pruned": (150, 150, 150)}
+SELECT_COLOR = "rgb(255, 140, 0)"
+PREVIEW_COLOR = "rgb(220, 40, 40)"
+CELL_FILL = "rgba(100, 110, 130, 0.06)"
+STACK_STYLE = """<style>
+.kw-network-cells { position: relative; z-index: 2; }
+.kw-network-curves { position: relative; z-index: 1; pointer-events: none; }
+</style>"""
+
+
+def _rgba(rgb, alpha):
+    return f"rgba({rgb[0]}, {rgb[1]}, {rgb[2]}, {alpha:.2f})"
+
+
+class NetworkView:
+    """Draw a session's model and turn clicks on edge cells into ``session.select``.
+
+    Parameters
+    ----------
+    session : explore.Session
+    width_px : figure width in pixels
+
+    Attributes
+    ----------
+    figure : the clickable FigureWidget on top: trace ``n`` is the cell of ``layout.edges[n]``,
+        named ``edge l,i,j``; the selection is its ``layout.shapes``
+    curves : the FigureWidget below: curve groups, ``pruned``, ``prune preview``, nodes
+    widget : the panel (CSS class ``kw-network``)
+    redraw_count : number of full redraws so far (for tests and benchmarks)
+    """
+
+    def __init__(self, session, width_px=640):
+        self.session = session
+        lay = session.layout
+        self._lock = threading.RLock()  # two threads (a click, a training step) may redraw
+        self._applied = -1  # sequence number of the newest scene on screen
+        self._seq = 0
+        self._scene = None
+        self.redraw_count = 0
+        self._hover = [""] * lay.n_edges
+        px, py = lay.cell_polygons()
+        wx, wy = lay.wires()
+        quiet = dict(hoverinfo="skip", showlegend=False)
+        cells = [go.Scatter(x=px[n].tolist(), y=py[n].tolist(), mode="lines", fill="toself",
+                            fillcolor=CELL_FILL, line=dict(color="rgba(100,110,130,0.25)", width=0.5),
+                            hoveron="fills", hoverinfo="text", text=f"edge {e}",
+                            name=f"edge {e}", showlegend=False)
+                 for n, e in enumerate(lay.edges)]
+        self._groups = [(m, k) for m in ("spline", "symbolic") for k in range(len(ALPHA_LEVELS))]
+        curves = [go.Scatter(x=wx, y=wy, mode="lines", name="wires",
+                             line=dict(color="rgba(120,120,120,0.35)", width=1), **quiet)]
+        self._curve0 = len(curves)
+        curves += [go.Scatter(x=[], y=[], mode="lines", name=f"{m} {ALPHA_LEVELS[k]:.2f}",
+                              line=dict(color=_rgba(MODE_COLORS[m], ALPHA_LEVELS[k]), width=1.6),
+                              **quiet) for m, k in self._groups]
+        curves.append(go.Scatter(x=[], y=[], mode="lines", name="pruned",
+                                 line=dict(color=_rgba(MODE_COLORS["pruned"], 0.8), width=1,
+                                           dash="dot"), **quiet))
+        curves.append(go.Scatter(x=[], y=[], mode="lines", name="prune preview",
+                                 line=dict(color=PREVIEW_COLOR, width=2, dash="dash"), **quiet))
+        self._special = {name: self._curve0 + len(self._groups) + n
+                         for n, name in enumerate(["pruned", "preview"])}
+        nx = np.concatenate(lay.node_x)
+        ny = np.concatenate(lay.node_y)
+        labels = [s for row in lay.node_labels for s in row]
+        n_in, n_out = lay.width[0], lay.width[-1]
+        pos = (["bottom center"] * n_in + ["middle right"] * (len(labels) - n_in - n_out)
+               + ["top center"] * n_out)
+        hidden = slice(n_in, len(labels) - n_out)
+        shown = list(labels)
+        if sum(lay.width[1:-1]) > 12:  # many hidden nodes: their names would overlap
+            shown[hidden] = [""] * (len(labels) - n_in - n_out)
+        curves.append(go.Scatter(x=nx, y=ny, mode="markers+text", name="nodes", text=shown,
+                                 textposition=pos, textfont=dict(size=12),
+                                 marker=dict(size=9, color="rgb(31,41,55)"), **quiet))
+        rx, ry, rt = zip(*lay.row_labels)
+        curves.append(go.Scatter(x=rx, y=ry, mode="text", text=rt, name="rows",
+                                 textposition="middle left",
+                                 textfont=dict(size=10, color="rgb(110,110,110)"), **quiet))
+        axis = dict(visible=False, fixedrange=True)
+        base = dict(width=width_px, height=lay.height_px, margin=dict(l=8, r=8, t=8, b=8),
+                    xaxis=dict(range=list(lay.x_range), **axis),
+                    yaxis=dict(range=list(lay.y_range), **axis), dragmode=False,
+                    showlegend=False)
+        self.curves = go.FigureWidget(data=curves, layout=go.Layout(
+            **base, hovermode=False, plot_bgcolor="white", paper_bgcolor="white"))
+        self.figure = go.FigureWidget(data=cells, layout=go.Layout(
+            **base, hovermode="closest", plot_bgcolor="rgba(0,0,0,0)",
+            paper_bgcolor="rgba(0,0,0,0)",
+            # the selection is two layout shapes, not traces: moving a shape is a cheap
+            # relayout in the browser, while a trace restyle redraws every trace
+            shapes=[dict(type="rect", x0=0, x1=0, y0=0, y1=0, visible=False, layer="above",
+                         line=dict(color=SELECT_COLOR, width=3)),
+                    dict(type="path", path="M 0 0", visible=False, layer="above",
+                         line=dict(color=SELECT_COLOR, width=2.4))]))
+        for fig in (self.figure, self.curves):
+            fig._config = {**fig._config, "displayModeBar": False}
+        for tr in self.figure.data:
+            tr.on_click(self._on_click)
+        # stack the two: same grid cell; the clickable one first in the DOM and on top (CSS)
+        top = widgets.Box([self.figure], layout={"grid_area": "1 / 1 / 2 / 2"})
+        top.add_class("kw-network-cells")
+        below = widgets.Box([self.curves], layout={"grid_area": "1 / 1 / 2 / 2"})
+        below.add_class("kw-network-curves")
+        stack = widgets.GridBox([top, below], layout={
+            "grid_template_columns": f"{width_px}px", "grid_template_rows": f"{lay.height_px}px"})
+        # the stacking rules travel with the view, so a custom layout of panels keeps them
+        self.widget = widgets.VBox([widgets.HTML(STACK_STYLE), stack])
+        self.widget.add_class("kw-network")
+        # a drawing error is shown in the message area, never raised into the command
+        session.observe(guard(lambda ch: self.redraw(), session, "redraw"), "revision")
+        session.observe(guard(lambda ch: self.redraw(live=True), session, "redraw"), "live")
+        session.observe(guard(lambda ch: self._draw_selection(), session, "redraw"), "selected")
+        session.observe(guard(lambda ch: self._draw_preview(), session, "redraw"), "preview")
+        self.redraw()
+
+    # ------------------------------------------------------------------ events
+    def _on_click(self, trace, points, state):
+        # plotly calls the on_click of *every* trace for one click: only the hit one has points
+        if not points.point_inds:
+            return
+        n = points.trace_index
+        if 0 <= n < self.session.layout.n_edges:
+            try:
+                self.session.select(self.session.layout.edges[n])
+            except Exception:  # reported in session.message; never into the log console
+                pass
+
+    def click(self, edge):
+        """What clicking the cell of ``edge`` does (a programmatic twin)."""
+        self.session.select(edge)
+
+    # ------------------------------------------------------------------ drawing
+    def redraw(self, live=False):
+        """Recompute the scene and update every curve in one batch."""
+        s = self.session
+        with s.lock:
+            scene = s.scene(fresh_scores=live)  # opacity follows the scores as the model learns
+            self._seq += 1
+            seq = self._seq
+        with self._lock:
+            if seq < self._applied:
+                return  # a newer scene is already on screen
+            self._applied = seq
+            self._scene = scene
+            curves, cells = self.curves, self.figure
+            updates = []
+            for n, (m, k) in enumerate(self._groups):
+                x, y = scene.paths(m, k)
+                updates.append((curves.data[self._curve0 + n], {"x": x, "y": y}))
+            x, y = scene.paths("pruned")
+            updates.append((curves.data[self._special["pruned"]], {"x": x, "y": y}))
+            updates += self._preview_updates()
+            update_traces(curves, updates)
+            texts = []
+            if not live:
+                hover = scene.hover(s.layout)
+                texts = [(cells.data[n], {"text": t})
+                         for n, t in enumerate(hover) if t != self._hover[n]]  # only changes
+                self._hover = hover
+            update_traces(cells, texts, sync=False)
+            with cells.batch_update():
+                self._selection_shapes()
+            sync_state(cells)
+            self.redraw_count += 1
+
+    def _draw_selection(self):
+        with self._lock:
+            with self.figure.batch_update():
+                self._selection_shapes()
+            sync_state(self.figure)
+
+    def _draw_preview(self):
+        with self._lock:
+            update_traces(self.curves, self._preview_updates())
+
+    def _selection_shapes(self):
+        """Move the selection box and curve shapes (call inside a batch_update)."""
+        lay, sel = self.session.layout, self.session.selected
+        box, curve = self.figure.layout.shapes
+        if sel is None or self._scene is None:
+            box.visible = curve.visible = False
+            return
+        n = lay.index[sel]
+        x0, x1, y0, y1 = (float(v) for v in lay.cells[n])
+        box.update(x0=x0, x1=x1, y0=y0, y1=y1, visible=True)
+        if self._scene.modes[n] == "pruned":
+            curve.visible = False
+        else:
+            cx, cy = self._scene.curve_x[n], self._scene.curve_y[n]
+            path = "M " + " L ".join(f"{x:.5g} {y:.5g}" for x, y in zip(cx, cy))
+            curve.update(path=path, visible=True)
+
+    def _preview_updates(self):
+        x, y = self.session.layout.outline(self.session.preview)
+        return [(self.curves.data[self._special["preview"]], {"x": x, "y": y})]
