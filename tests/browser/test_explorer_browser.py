@@ -15,6 +15,7 @@ import time
 import nbformat
 
 from .lab import (
+    ARTIFACTS_DIR,
     open_notebook,
     open_voila,
     plotly_click_trace,
@@ -143,6 +144,10 @@ def _fix_and_undo(page, graph, timings, prefix):
     label = options.nth(1).inner_text().split()[0]
     select.select_option(index=1)
     wait_for_text(page, ".kw-edge-panel", f"{label}: r²", exact=False)
+    # the widget alone, an edge selected and a candidate drawn over it: the README's picture
+    # (docs/explorer.png is a copy of this file)
+    page.locator(".kw-explorer").first.screenshot(
+        path=str(ARTIFACTS_DIR / f"{prefix}explorer-widget.png"))
     _timed_click(page, _button(page, "kw-edge-panel", "Fix"), ".kw-formula",
                  "14 edges are still a spline", timings, prefix + "fix_to_formula_s")
     wait_for_text(page, ".kw-edge-title", f"symbolic: {label}", exact=False)
