@@ -11,7 +11,8 @@ from functools import partial
 
 import numpy as np
 
-from ._teaching_common import FIG_WIDTH, color, update_figure
+from ._plotly import update_figure
+from ._teaching_common import FIG_WIDTH, color
 from .teaching_bspline import N_PER, ORDER_NAMES, cox_de_boor_levels, greville
 
 BAR_Y0, BAR_DY = -0.08, 0.06  # support bars below the axis, staggered so overlaps show

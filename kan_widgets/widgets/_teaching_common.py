@@ -7,12 +7,12 @@ does has a method twin, so a script or a test drives the same code path as a cli
 
 from __future__ import annotations
 
+import importlib
 import threading
 
 import numpy as np
 
-__all__ = ["FIG_WIDTH", "LazyWidget", "color", "parse_formula", "normalize_expr", "html_table",
-           "update_figure"]
+__all__ = ["FIG_WIDTH", "LazyWidget", "color", "parse_formula", "normalize_expr", "html_table"]
 
 # explicit figure width: inside an ipywidgets box plotly's autosize falls back to 700 px;
 # 940 px fills JupyterLab's notebook column at a 1400 px wide window
@@ -31,15 +31,21 @@ def color(i: int) -> str:
 class LazyWidget:
     """Base of the teaching widgets: builds its ipywidgets tree once, on first use.
 
-    Subclasses implement ``_build() -> ipywidgets.Widget`` and set ``_css_class``. The
-    ``RLock`` guards state changes: in JupyterLab 4.6 widget callbacks may run on a kernel
+    Subclasses set ``_css_class`` and ``_view_module``, the name of their view module
+    (imported on first display: the state object needs no ipywidgets or plotly). The view
+    module's ``build(obj)`` returns the ipywidgets root and sets ``obj._fig``; its other
+    functions (``redraw(obj)``, ``sync_controls(obj)``) are called through ``_view``.
+
+    The ``RLock`` guards state changes: in JupyterLab 4.6 widget callbacks may run on a kernel
     subshell thread, concurrently with a running cell.
     """
 
     _css_class = ""
+    _view_module = ""  # relative to this package, e.g. "._teaching_grid_view"
 
     def __init__(self):
         self._widget = None
+        self._fig = None
         self._lock = threading.RLock()
         self._syncing = False  # True while state is pushed into the controls
 
@@ -54,8 +60,22 @@ class LazyWidget:
                     self._widget = w
         return self._widget
 
-    def _build(self):  # pragma: no cover - abstract
-        raise NotImplementedError
+    @property
+    def figure(self):
+        """The plotly ``FigureWidget`` (builds the widget on first access)."""
+        _ = self.widget
+        return self._fig
+
+    def _build(self):
+        return importlib.import_module(self._view_module, __package__).build(self)
+
+    def _view(self, *names):
+        """Call the view functions ``names`` in order (``"sync_controls"``, ``"redraw"``),
+        only once the widget exists."""
+        if self._widget is not None:
+            view = importlib.import_module(self._view_module, __package__)
+            for n in names:
+                getattr(view, n)(self)
 
     def _repr_mimebundle_(self, **kwargs):
         return self.widget._repr_mimebundle_(**kwargs)
@@ -69,35 +89,6 @@ class LazyWidget:
                 setattr(control, name, v)
         finally:
             self._syncing = old
-
-
-def update_figure(fig, traces: dict, layout: dict | None = None) -> None:
-    """Apply trace edits ``{trace index: {"x": .., "line.width": ..}}`` and layout edits
-    ``{"xaxis.range": ..}`` as one plotly update (one message, one redraw in the browser).
-
-    Every trace gets an explicit value for every edited property (its current one where it
-    has no edit). ``fig.batch_update()`` fills those gaps with a placeholder that plotly 7's
-    FigureWidget front end does not translate back: a property edited on some traces of a
-    batch was reset on the others (colours fell back to the default colour cycle). Traces of
-    different types (scatter, histogram, bar) go in separate updates, as their properties
-    differ.
-    """
-    by_type: dict[type, list[int]] = {}
-    for i in sorted(traces):
-        by_type.setdefault(type(fig.data[i]), []).append(i)
-    relayout = dict(layout or {})
-    for idx in by_type.values() or [[]]:
-        keys = sorted({k for i in idx for k in traces[i]})
-        # arrays go to the browser as binary buffers, which must be contiguous (plotly_update
-        # sends the values as given, without the copy a trace property assignment makes)
-        data = {k: [_contiguous(traces[i][k] if k in traces[i] else fig.data[i][k]) for i in idx]
-                for k in keys}
-        fig.plotly_update(restyle_data=data, relayout_data=relayout, trace_indexes=idx)
-        relayout = {}
-
-
-def _contiguous(v):
-    return np.ascontiguousarray(v) if isinstance(v, np.ndarray) else v
 
 
 def normalize_expr(text: str) -> str:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._teaching_common import FIG_WIDTH, update_figure
+from ._plotly import update_figure
+from ._teaching_common import FIG_WIDTH
 from .teaching_grid import PRESETS, _fmt_slope
 
 COARSE, FINE = "#EF553B", "#636EFA"

@@ -6,7 +6,8 @@ import time
 
 import numpy as np
 
-from ._teaching_common import FIG_WIDTH, color, html_table, update_figure
+from ._plotly import update_figure
+from ._teaching_common import FIG_WIDTH, color, html_table
 from .teaching_kart import PRESETS
 
 REDRAW_EVERY_S = 0.7  # live redraw rate while training: enough to watch, cheap to send

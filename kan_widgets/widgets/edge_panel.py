@@ -13,7 +13,8 @@ import plotly.graph_objects as go
 
 from ..core.functions import function_names
 from ..explore.scene import candidate_curve
-from ._explorer_common import button, guard, sync_state, update_traces
+from ._explorer_common import button, guard
+from ._plotly import update_figure
 
 __all__ = ["EdgePanel"]
 
@@ -106,7 +107,7 @@ class EdgePanel:
         fit, loss = self._candidate(e, name)
         with self._lock, self.widget.hold_sync():
             x = np.array(self.figure.data[2].x, dtype=float)
-            update_traces(self.figure, [(self.figure.data[3], self._cand_props(fit, x))])
+            update_figure(self.figure, [(self.figure.data[3], self._cand_props(fit, x))])
             self._show_choice(name, fit, loss)
 
     def _candidate(self, e, name):
@@ -177,18 +178,13 @@ class EdgePanel:
             self.title.value = title
             bar, samples, curve, cand = self.figure.data
             # one Plotly.update for the whole figure: same property names on every trace
-            with self.figure.batch_update():
-                for tr, props in [
-                    (bar, {"x": (edges_[:-1] + edges_[1:]) / 2, "y": counts, "name": "inputs"}),
-                    (samples, {"x": det.sample_x, "y": det.sample_y, "name": "samples"}),
-                    (curve, {"x": det.curve_x, "y": det.curve_y,
-                             "name": det.function or det.mode}),
-                    (cand, self._cand_props(best, det.curve_x)),
-                ]:
-                    tr.update(props)
-                self.figure.layout.yaxis2.range = [0, 4 * max(counts.max(initial=1), 1)]
-                self.figure.layout.xaxis.title.text = det.src_name
-            sync_state(self.figure)
+            update_figure(self.figure, [
+                (bar, {"x": (edges_[:-1] + edges_[1:]) / 2, "y": counts, "name": "inputs"}),
+                (samples, {"x": det.sample_x, "y": det.sample_y, "name": "samples"}),
+                (curve, {"x": det.curve_x, "y": det.curve_y, "name": det.function or det.mode}),
+                (cand, self._cand_props(best, det.curve_x)),
+            ], {"yaxis2.range": [0, 4 * max(counts.max(initial=1), 1)],
+                "xaxis.title.text": det.src_name})
             self._set_options(fits, [None] * len(fits))
             self._show_choice(best.name if best else None, best, None)
             self.fix_button.disabled = det.mode == "pruned"
@@ -226,7 +222,7 @@ class EdgePanel:
     def _clear(self):
         with self._lock, self.widget.hold_sync():
             self.title.value = "<b>Click an edge</b> of the network to inspect it."
-            update_traces(self.figure, [(tr, {"x": [], "y": []}) for tr in self.figure.data])
+            update_figure(self.figure, [(tr, {"x": [], "y": []}) for tr in self.figure.data])
             self._updating = True
             try:
                 self.suggestions.options = []

@@ -12,7 +12,7 @@ Two figures of the same size and axes are stacked in one grid cell:
 Why two figures: plotly redraws *every* trace of a figure on any trace update, and 200 filled
 cell traces made each redraw cost ~150-250 ms in the browser. Training redraws only touch
 ``curves`` (~15 traces); ``figure`` changes only when the hover texts do (after an action).
-Both are built once; redraws only assign trace data inside ``batch_update``.
+Both are built once; redraws only send trace data (``_plotly.update_figure``).
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..explore.scene import ALPHA_LEVELS
-from ._explorer_common import guard, sync_state, update_traces
+from ._explorer_common import guard
+from ._plotly import sync_state, update_figure
 
 __all__ = ["NetworkView", "MODE_COLORS"]
 
@@ -181,14 +182,14 @@ class NetworkView:
             x, y = scene.paths("pruned")
             updates.append((curves.data[self._special["pruned"]], {"x": x, "y": y}))
             updates += self._preview_updates()
-            update_traces(curves, updates)
+            update_figure(curves, updates)
             texts = []
             if not live:
                 hover = scene.hover(s.layout)
                 texts = [(cells.data[n], {"text": t})
                          for n, t in enumerate(hover) if t != self._hover[n]]  # only changes
                 self._hover = hover
-            update_traces(cells, texts, sync=False)
+            update_figure(cells, texts, sync=False)
             with cells.batch_update():
                 self._selection_shapes()
             sync_state(cells)
@@ -202,7 +203,7 @@ class NetworkView:
 
     def _draw_preview(self):
         with self._lock:
-            update_traces(self.curves, self._preview_updates())
+            update_figure(self.curves, self._preview_updates())
 
     def _selection_shapes(self):
         """Move the selection box and curve shapes (call inside a batch_update)."""

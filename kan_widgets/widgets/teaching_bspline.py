@@ -90,12 +90,12 @@ class BSplineExplorer(LazyWidget):
     """
 
     _css_class = "kw-bspline"
+    _view_module = "._teaching_bspline_view"
     K_MAX, G_MAX = 5, 30
 
     def __init__(self, model=None, edge=None, *, k=3, G=5, grid_range=(-1.0, 1.0), grid_eps=1.0,
                  samples=None, seed=0):
         super().__init__()
-        self._fig = None
         self._controls = {}
         self.edge = None
         self.edge_values = None  # (x, y): the trained edge's spline values, for comparison
@@ -275,30 +275,7 @@ class BSplineExplorer(LazyWidget):
 
     # ------------------------------------------------------------------ view
     def _changed(self):
-        if self._widget is not None:
-            self._sync_controls()
-            self._redraw()
-
-    @property
-    def figure(self):
-        """The plotly ``FigureWidget`` (builds the widget on first access)."""
-        _ = self.widget
-        return self._fig
-
-    def _build(self):
-        from ._teaching_bspline_view import build
-
-        return build(self)
-
-    def _sync_controls(self):
-        from ._teaching_bspline_view import sync_controls
-
-        sync_controls(self)
-
-    def _redraw(self):
-        from ._teaching_bspline_view import redraw
-
-        redraw(self)
+        self._view("sync_controls", "redraw")
 
     def __repr__(self) -> str:
         src = f", edge={tuple(self.edge)}" if self.edge is not None else ""

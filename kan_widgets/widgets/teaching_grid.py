@@ -53,11 +53,11 @@ class GridExtensionDemo(LazyWidget):
     """
 
     _css_class = "kw-grid-extension"
+    _view_module = "._teaching_grid_view"
 
     def __init__(self, target="sin(pi*x)", k=3, grids=(3, 5, 10, 20, 50), steps=10,
                  x_range=(-1.0, 1.0), n_train=1000, n_test=1000, seed=0):
         super().__init__()
-        self._fig = None
         self.x_range, self.n_train, self.n_test, self.seed = x_range, n_train, n_test, seed
         self.k, self.grids, self.steps, self.target = 3, (3,), 1, "x"
         self._clear()
@@ -92,10 +92,7 @@ class GridExtensionDemo(LazyWidget):
                     raise ValueError(f"steps must be >= 1; got {steps!r}")
                 self.steps = int(steps)
             self._clear()
-            if self._widget is not None:
-                from ._teaching_grid_view import sync_controls
-
-                sync_controls(self)
+            self._view("sync_controls")
         return self
 
     @property
@@ -152,11 +149,7 @@ class GridExtensionDemo(LazyWidget):
             if G not in self.curves_:
                 raise ValueError(f"no fit on G={G}; computed grids: {list(self.curves_)}")
             self.shown_G = int(G)
-            if self._widget is not None:
-                from ._teaching_grid_view import redraw, sync_controls
-
-                sync_controls(self)
-                redraw(self)
+            self._view("sync_controls", "redraw")
         return self
 
     @property
@@ -186,17 +179,6 @@ class GridExtensionDemo(LazyWidget):
                           "kw-grid-table")
 
     # ------------------------------------------------------------------ view
-    @property
-    def figure(self):
-        """The plotly ``FigureWidget`` (builds the widget on first access)."""
-        _ = self.widget
-        return self._fig
-
-    def _build(self):
-        from ._teaching_grid_view import build
-
-        return build(self)
-
     def __repr__(self) -> str:
         done = ", ".join(f"G={r['G']}: {r['kan_test_rmse']:.1e}" for r in self.results_)
         slope = "" if len(self.results_) < 2 else (

@@ -96,12 +96,12 @@ class KARTDemo(LazyWidget):
     """
 
     _css_class = "kw-kart"
+    _view_module = "._teaching_kart_view"
     MAX_HIDDEN = 5
 
     def __init__(self, function="x*y", hidden=5, grid=5, k=3, steps=20, n_train=500, n_test=500,
                  seed=0):
         super().__init__()
-        self._fig = None
         self.grid, self.k, self.seed = int(grid), int(k), int(seed)
         self.n_train, self.n_test = int(n_train), int(n_test)
         self.function, self.hidden, self.steps = "x*y", 5, 20
@@ -229,24 +229,6 @@ class KARTDemo(LazyWidget):
             raise RuntimeError("no trained KAN yet: call train() (or press Train)")
 
     # ------------------------------------------------------------------ view
-    def _view(self, *names):
-        if self._widget is not None:
-            from . import _teaching_kart_view as view
-
-            for n in names:
-                getattr(view, n)(self)
-
-    @property
-    def figure(self):
-        """The plotly ``FigureWidget`` (builds the widget on first access)."""
-        _ = self.widget
-        return self._fig
-
-    def _build(self):
-        from ._teaching_kart_view import build
-
-        return build(self)
-
     def __repr__(self) -> str:
         res = ""
         if self.kan_rmse_ is not None:

@@ -10,7 +10,8 @@ import time
 import ipywidgets as widgets
 import plotly.graph_objects as go
 
-from ._explorer_common import button, guard, update_traces
+from ._explorer_common import button, guard
+from ._plotly import update_figure
 
 __all__ = ["TrainPanel"]
 
@@ -132,7 +133,7 @@ class TrainPanel:
         with self._lock, self.widget.hold_sync():
             tr, te = self.loss_figure.data
             has_test = any(not math.isnan(v) for v in test)
-            update_traces(self.loss_figure, [(tr, {"x": steps, "y": train}),
+            update_figure(self.loss_figure, [(tr, {"x": steps, "y": train}),
                                              (te, {"x": steps, "y": test, "visible": has_test})])
             if log is None:
                 self.status.value = f"{len(steps)} steps so far"

@@ -1,5 +1,5 @@
-"""The teaching widgets in JupyterLab, in real Chromium: move a slider like a user (keyboard
-on the slider handle) and check that the plotly figure in the page changed."""
+"""The teaching widgets in JupyterLab and Voila, in real Chromium: move a slider like a user
+(keyboard on the slider handle) and check that the plotly figure in the page changed."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import time
 
 import nbformat
 
-from .lab import open_notebook, run_all, screenshot, wait_for_plotly, wait_for_text
+from .lab import open_notebook, open_voila, run_all, screenshot, wait_for_plotly, wait_for_text
 
 SETUP = "import torch\ntorch.set_num_threads(1)  # tiny models: one thread is fastest\n"
 
@@ -19,9 +19,11 @@ _TRACE_JS = """([el, name]) => {
 }"""
 
 
-def _notebook(code: str):
+def _notebook(code: str, *more: str):
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(SETUP + code)]
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in (SETUP + code, *more)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}  # fmt: skip
     return nb
 
 
@@ -73,6 +75,47 @@ def test_bspline_explorer_G_slider_redraws_basis(lab, page, timings):
     _wait_count(page, root, r"^B\d+$", 11)
     root.scroll_into_view_if_needed()
     screenshot(page, "teaching-bspline")
+
+
+# JS: the number of drawn basis traces (B0, B1, ...) in the plotly graph under `el`. Read from
+# _fullData: in Voila gd.data may hold the initial arrays as {dtype, bdata} objects.
+_BASIS_JS = """(el) => {
+    const gd = el.querySelector('.js-plotly-plot');
+    return gd._fullData.filter((t) => /^B\\d+$/.test(t.name || '') && t.visible !== false
+                                       && t.x && t.x.length > 0).length;
+}"""
+
+
+def _wait_basis(page, root, expected, timeout=60):
+    deadline = time.monotonic() + timeout
+    while (n := root.evaluate(_BASIS_JS)) != expected:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{n} basis traces drawn after {timeout} s; expected {expected}")
+        page.wait_for_timeout(100)
+
+
+def test_bspline_explorer_in_voila(voila_server, page, timings, tmp_path):
+    """Voila builds each figure from the widget state after the notebook ran: the second
+    explorer was built, then changed from Python, then displayed; it must show G = 12."""
+    path = tmp_path / "bspline_voila.ipynb"
+    nbformat.write(_notebook(
+        "from kan_widgets.widgets import BSplineExplorer\nlive = BSplineExplorer()\nlive",
+        "changed = BSplineExplorer()\n_ = changed.widget  # built, as by an earlier display\n"
+        "changed.set(G=12)\nchanged"), str(path))
+    t0 = time.monotonic()
+    open_voila(page, voila_server(path))
+    live = wait_for_plotly(page, page.locator(".kw-bspline").nth(0))
+    changed = wait_for_plotly(page, page.locator(".kw-bspline").nth(1))
+    timings["voila_page_to_bspline_s"] = round(time.monotonic() - t0, 2)
+    _wait_basis(page, changed, 15, timeout=10)  # G + k = 12 + 3: the state after set(G=12)
+    wait_for_text(page, ".kw-bspline-info >> nth=1", "G + k = 15", exact=False)
+    _wait_basis(page, live, 8)  # k = 3, G = 5
+    t0 = time.monotonic()
+    _move_slider(page, ".kw-bspline-G", "ArrowRight", 3)  # the first explorer's G: 5 -> 8
+    _wait_basis(page, live, 11)
+    timings["voila_bspline_slider_to_redraw_s"] = round(time.monotonic() - t0, 2)
+    wait_for_text(page, ".kw-bspline-info", "G + k = 11", exact=False)
+    screenshot(page, "teaching-bspline-voila")
 
 
 def test_grid_extension_k_slider_reruns_the_experiment(lab, page, timings):
