@@ -37,6 +37,7 @@ from dataclasses import dataclass
 
 import torch
 
+from .affine_polish import check_domain, polish_affine, solve_cd
 from .functions import domain_of, get_function
 
 __all__ = ["fit_affine", "AffineFits"]
@@ -114,16 +115,6 @@ def _ab(spec: _Spec, t1, t2):
 _DOM_X = torch.linspace(-1, 1, 17, dtype=torch.float64)  # domain probe points in x~
 
 
-def _check(f, dom, u):
-    """(..., N) arguments -> (...,) True where every value is finite and inside the domain;
-    None when that holds everywhere by construction (built-ins without a domain)."""
-    ok = None if dom is None else dom(u).all(-1)
-    if not f.builtin:  # built-in safe variants are finite by construction
-        fin = torch.isfinite(f.safe_fn(u)).all(-1)
-        ok = fin if ok is None else ok & fin
-    return ok
-
-
 def _score(funcs, u, probe, yc, syy):
     """Squared correlation of ``f(u)`` with ``y`` for every function and candidate.
 
@@ -138,7 +129,7 @@ def _score(funcs, u, probe, yc, syy):
         if not f.builtin:
             z = torch.nan_to_num(z, nan=0.0, posinf=0.0, neginf=0.0)
         zs.append(z)
-        oks.append(_check(f, domain_of(f), probe[min(k, len(probe) - 1)]))
+        oks.append(check_domain(f, domain_of(f), probe[min(k, len(probe) - 1)]))
     z = torch.stack(zs)  # (F, E, G, N)
     n = z.shape[-1]
     s1 = z.sum(-1)
@@ -203,81 +194,6 @@ def _search(funcs, spec, xs, yc, syy, rounds):
         t1, t2 = c1.gather(-1, k[..., None])[..., 0], c2.gather(-1, k[..., None])[..., 0]
         s1, s2 = s1 / 2, s2 / 2
     return (*_ab(spec, t1, t2), score)
-
-
-def _ls(z, y):
-    """Closed-form ``(c, d)`` of ``y ~ c z + d`` along the last axis, and the SSE."""
-    zm, ym = z.mean(-1, keepdim=True), y.mean(-1, keepdim=True)
-    zc = z - zm
-    szz = (zc * zc).sum(-1)
-    c = (zc * (y - ym)).sum(-1) / szz.clamp_min(1e-300)
-    c = torch.where(szz > 1e-280, c, 0.0)
-    d = ym.squeeze(-1) - c * zm.squeeze(-1)
-    sse = ((y - c.unsqueeze(-1) * z - d.unsqueeze(-1)) ** 2).sum(-1)
-    return c, d, sse
-
-
-def _eval(funcs, xs, alpha, beta):
-    """Values, derivatives (central differences) and validity of every function.
-
-    xs (E, N); alpha, beta (E, K) -> z, g (E, K, N) and ok (E, K)
-    """
-    zs, gs, oks = [], [], []
-    for k, f in enumerate(funcs):
-        u = torch.addcmul(beta[:, k, None], alpha[:, k, None], xs)
-        step = 1e-6 * (1 + u.abs())
-        z3 = f.safe_fn(torch.stack([u, u + step, u - step]))  # one call for the three
-        z, g = z3[0], (z3[1] - z3[2]) / (2 * step)
-        ok = _check(f, domain_of(f), u)
-        ok = torch.ones(u.shape[:-1], dtype=torch.bool) if ok is None else ok
-        if not f.builtin:
-            ok &= torch.isfinite(g).all(-1)
-            z, g = torch.nan_to_num(z, 0.0, 0.0, 0.0), torch.nan_to_num(g, 0.0, 0.0, 0.0)
-        zs.append(z)
-        gs.append(g)
-        oks.append(ok)
-    return torch.stack(zs, 1), torch.stack(gs, 1), torch.stack(oks, 1)
-
-
-def _polish(funcs, specs, xs, ys, alpha, beta, iters):
-    """Levenberg-Marquardt on ``(alpha, beta)`` for all functions at once, ``(c, d)``
-    re-solved in closed form after each step (variable projection).
-
-    xs, ys (E, N); alpha, beta (E, K) -> polished alpha, beta (E, K)
-    """
-    # scale-invariant functions keep alpha = +-1, exp keeps beta = 0: those are redundant with c
-    free_a = torch.tensor([s.kind != "scale" for s in specs], dtype=xs.dtype)
-    free_b = torch.tensor([s.kind != "shift" for s in specs], dtype=xs.dtype)
-    y = ys.unsqueeze(1)  # (E, 1, N)
-    z, g, ok = _eval(funcs, xs, alpha, beta)
-    c, d, sse = _ls(z, y)
-    sse = torch.where(ok, sse, math.inf)
-    lam = torch.full_like(alpha, 1e-3)
-    stalled = 0
-    x = xs.unsqueeze(1)
-    for _ in range(iters):
-        cg = c.unsqueeze(-1) * g
-        J = torch.stack([cg * x * free_a[:, None], cg * free_b[:, None], z,
-                         torch.ones_like(z)], -1)  # (E, K, N, 4)
-        r = y - c.unsqueeze(-1) * z - d.unsqueeze(-1)
-        A = J.transpose(-1, -2) @ J  # (E, K, 4, 4)
-        rhs = (J * r.unsqueeze(-1)).sum(-2)
-        diag = A.diagonal(dim1=-2, dim2=-1)
-        damp = lam.unsqueeze(-1) * diag + 1e-12 * diag.sum(-1, keepdim=True) + (diag == 0)
-        step = torch.linalg.solve(A + torch.diag_embed(damp), rhs)
-        a_n, b_n = alpha + step[..., 0], beta + step[..., 1]
-        z_n, g_n, ok_n = _eval(funcs, xs, a_n, b_n)
-        c_n, d_n, sse_n = _ls(z_n, y)
-        acc = ok_n & (sse_n < sse) & torch.isfinite(a_n) & torch.isfinite(b_n)
-        gained = bool((acc & (sse_n < sse * (1 - 1e-10))).any())
-        alpha, beta = torch.where(acc, a_n, alpha), torch.where(acc, b_n, beta)
-        c, d, sse = torch.where(acc, c_n, c), torch.where(acc, d_n, d), torch.where(acc, sse_n, sse)
-        z, g = torch.where(acc[..., None], z_n, z), torch.where(acc[..., None], g_n, g)
-        lam = torch.where(acc, lam * 0.3, lam * 10).clamp(1e-9, 1e9)
-        stalled = 0 if gained else stalled + 1
-        if stalled == 2:  # converged everywhere: stop paying for more iterations
-            break
-    return alpha, beta
 
 
 def _as_rows(v, what) -> torch.Tensor:
@@ -365,7 +281,7 @@ def fit_affine(x, y, names, sst_floor=None, max_search: int = 128, rounds: int =
     cols = [n for n, _, _ in searched if bool(close[:, n].any())]
     if cols and polish > 0:
         pol = [(f, SPECS.get(f.name, _USER)) for f in (funcs[n] for n in cols)]
-        a_p, b_p = _polish([f for f, _ in pol], [sp for _, sp in pol], xs, yc / ystd,
+        a_p, b_p = polish_affine([f for f, _ in pol], [sp for _, sp in pol], xs, yc / ystd,
                            alpha[:, cols], beta[:, cols], polish)
         alpha[:, cols], beta[:, cols] = a_p, b_p
     # back to the raw x, in a canonical form (the redundant scale or shift goes into c or d)
@@ -392,11 +308,11 @@ def fit_affine(x, y, names, sst_floor=None, max_search: int = 128, rounds: int =
         u = torch.addcmul(b[:, n, None], a[:, n, None], x)
         z = f.safe_fn(u)
         fin = torch.isfinite(z)
-        dom_ok = _check(f, domain_of(f), u)
+        dom_ok = check_domain(f, domain_of(f), u)
         ok[:, n] = fin.all(1) if dom_ok is None else fin.all(1) & dom_ok
         zs.append(torch.where(fin, z, 0.0) if not f.builtin else z)
     z = torch.stack(zs, 1)  # (E, F, N)
-    c, d, sse = _ls(z, y[:, None, :])
+    c, d, sse = solve_cd(z, y[:, None, :])
     fit_r2 = 1 - sse / denom[:, None]
     # a flat z explains nothing a constant would not: not this function ("0" is exempt)
     zc = z - z.mean(-1, keepdim=True)
