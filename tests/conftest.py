@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from kan_widgets import datasets
+from kan_widgets import KAN, datasets
 
 # The models in the tests are small: intra-op threads only add contention (on a busy 2-core
 # machine, 2 threads made a small fit 5x slower than 1). The library itself never sets this.
@@ -14,3 +14,9 @@ def toy():
     f = lambda X: torch.exp(torch.sin(torch.pi * X[:, 0]) + X[:, 1] ** 2)  # noqa: E731
     return datasets.from_function(f, n_var=2, ranges=(-1, 1), n_train=1000, n_test=1000, seed=0,
                                   variables=["x", "y"])
+
+
+@pytest.fixture(scope="module")
+def fitted(toy):
+    """A [2, 5, 1] KAN briefly trained on the toy (tests copy it before changing it)."""
+    return KAN([2, 5, 1], grid=5, k=3, seed=0).fit(toy, steps=8, progress=False)

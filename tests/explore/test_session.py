@@ -12,13 +12,8 @@ import time
 import pytest
 import torch
 
-from kan_widgets import KAN, EdgeId
+from kan_widgets import EdgeId
 from kan_widgets.explore import Session
-
-
-@pytest.fixture(scope="module")
-def fitted(toy):
-    return KAN([2, 5, 1], grid=5, k=3, seed=0).fit(toy, steps=8, progress=False)
 
 
 @pytest.fixture

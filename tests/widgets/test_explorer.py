@@ -17,11 +17,6 @@ from kan_widgets.widgets import Explorer
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
 
-@pytest.fixture(scope="module")
-def fitted(toy):
-    return KAN([2, 5, 1], grid=5, k=3, seed=0).fit(toy, steps=8, progress=False)
-
-
 @pytest.fixture
 def ex(fitted, toy):
     return Explorer(fitted.copy(), toy)
