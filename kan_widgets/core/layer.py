@@ -24,8 +24,16 @@ import math
 import torch
 from torch import nn
 
-from .bspline import dense_from_local, extend_grid, is_uniform, local_bspline, uniform_grid
+from .bspline import (
+    _blend_matrix,
+    _powers,
+    dense_from_local,
+    is_uniform,
+    local_bspline,
+    uniform_grid,
+)
 from .functions import get_function
+from .span_tables import build_span_tables, table_local_values
 
 __all__ = ["KANLayer", "BASE_FUNCTIONS"]
 
@@ -44,36 +52,64 @@ def _silu_grad(x):
 BASE_DERIVATIVES = {"silu": _silu_grad, "identity": torch.ones_like, "zero": torch.zeros_like}
 
 
+def _uniform_local(x, knots, k, derivative):
+    """Closed-form local values on a uniform grid, for samples inside the grid points.
+
+    Inside ``[t_k, t_{K})`` every span's k+1 B-splines exist, so the window of span ``s`` is
+    the natural one (slots ``s - k + 1 .. s + 1``) and no table lookup is needed: the values
+    are ``[1, f, .., f^k] @ M`` with the blending matrix ``M`` and ``f`` the span fraction.
+    Returns ``values, slots, dvalues`` as ``table_local_values``.
+    """
+    M = knots.shape[1]
+    t0 = knots[:, 0]
+    inv_h = (M - 1) / (knots[:, -1] - t0)  # (n_in,)
+    u = (x - t0) * inv_h
+    span = u.floor()
+    frac = u - span  # (B, n_in) in [0, 1)
+    slots = span.long().unsqueeze(-1) + torch.arange(1 - k, 2, device=x.device)  # (B, n_in, k+1)
+    Mb = _blend_matrix(k, x.dtype, x.device)  # (k+1, k+1)
+    if not derivative:
+        return _powers(frac, k) @ Mb, slots, None
+    # one matmul gives the values and d/df: [M | M'] with M' the derivative of the polynomials
+    dM = torch.zeros_like(Mb)
+    dM[:k] = Mb[1:] * torch.arange(1, k + 1, dtype=x.dtype, device=x.device)[:, None]
+    out = _powers(frac, k) @ torch.cat([Mb, dM], dim=1)  # (B, n_in, 2(k+1))
+    return out[..., : k + 1], slots, out[..., k + 1 :] * inv_h.unsqueeze(-1)
+
+
+def _inside_grid(x, knots, k) -> bool:
+    """All samples within the grid points ``[t_k, t_{M-k-1})`` (two cheap column reductions)."""
+    if x.numel() == 0:
+        return True
+    return bool((x.amin(0) >= knots[:, k]).all() and (x.amax(0) < knots[:, -k - 1]).all())
+
+
 class _Features(torch.autograd.Function):
     """``[b(x), B_1(x) .. B_K(x)]`` per input, with an analytic backward.
 
     The forward writes the k+1 local values straight into the feature tensor (no dense
     intermediate, no concatenation) without autograd bookkeeping; the backward gathers the
     incoming gradient at the same k+1 slots and multiplies by the saved local derivatives.
+    Uniform grids with every sample inside use the closed form; everything else uses the
+    layer's per-span tables (one lookup and one tiny matmul per sample).
     """
 
     @staticmethod
-    def forward(ctx, x, knots, padded_knots, k, uniform, base_fun):
+    def forward(ctx, x, knots, tables, k, uniform, base_fun):
         need = ctx.needs_input_grad[0]
-        out = local_bspline(x, knots, k, uniform, derivative=need, padded_knots=padded_knots)
-        values, span = out[0], out[1]
         B, n_in = x.shape
         K = knots.shape[1] - k - 1  # basis functions per input
-        # slot of basis c is c + 1 (slot 0 holds the base function); the k+1 values at span s
-        # are basis functions s-k .. s
-        idx = span.unsqueeze(-1) + torch.arange(1 - k, 2, device=x.device)  # (B, n_in, k+1)
-        # samples in the outermost spans touch virtual basis functions of the padding knots:
-        # drop those (rare: data normally lies inside the grid, then this costs two reductions)
-        clipped = bool(span.min() < k) or bool(span.max() > K - 1)
-        if clipped:
-            valid = ((idx >= 1) & (idx <= K)).to(x.dtype)
-            idx = idx.clamp(1, K)
-            values = values * valid
         feats = x.new_zeros(B, n_in, 1 + K)
-        if clipped:
-            feats.scatter_add_(2, idx, values)
+        # the table path works value-major: (k+1, n_in, B), written through a permuted view
+        by_value = not (uniform and _inside_grid(x, knots, k))
+        if by_value:
+            values, slots, dvalues = table_local_values(x, knots, tables, need)
         else:
-            feats.scatter_(2, idx, values)
+            values, slots, dvalues = _uniform_local(x, knots, k, need)
+        if by_value:  # the k+1 slots of a sample are distinct: a plain scatter
+            feats.permute(2, 1, 0).scatter_(0, slots, values)
+        else:
+            feats.scatter_(2, slots, values)
         if base_fun == "silu":  # one sigmoid serves the value and the derivative
             sig = torch.sigmoid(x)
             torch.mul(x, sig, out=feats[..., 0])
@@ -82,15 +118,18 @@ class _Features(torch.autograd.Function):
             feats[..., 0] = BASE_FUNCTIONS[base_fun](x)
             dbase = BASE_DERIVATIVES[base_fun](x) if need else None
         if need:
-            dvalues = out[2] * valid if clipped else out[2]
-            ctx.save_for_backward(idx, dvalues, dbase)
+            ctx.by_value = by_value
+            ctx.save_for_backward(slots, dvalues, dbase)
         return feats
 
     @staticmethod
     def backward(ctx, grad):
-        idx, dvalues, dbase = ctx.saved_tensors  # (B, n_in, k+1) x2, (B, n_in)
-        gx = (grad.gather(2, idx) * dvalues).sum(-1) + grad[..., 0] * dbase
-        return gx, None, None, None, None, None
+        slots, dvalues, dbase = ctx.saved_tensors  # (B, n_in, k+1) or (k+1, n_in, B); (B, n_in)
+        if ctx.by_value:
+            gx = (grad.permute(2, 1, 0).gather(0, slots) * dvalues).sum(0).T
+        else:
+            gx = (grad.gather(2, slots) * dvalues).sum(-1)
+        return gx.addcmul(grad[..., 0], dbase), None, None, None, None, None
 
 
 class KANLayer(nn.Module):
@@ -144,7 +183,6 @@ class KANLayer(nn.Module):
         self.node_bias = nn.Parameter(torch.zeros(n_out, dtype=dtype, device=device),
                                       requires_grad=False)
         self._groups = None
-        self.register_buffer("padded_knots", None, persistent=False)
         self.grid_changed()
 
     # ------------------------------------------------------------------ state helpers
@@ -152,8 +190,8 @@ class KANLayer(nn.Module):
         """Call after writing ``knots``: re-detects whether the fast uniform path applies."""
         self._uniform = is_uniform(self.knots)
         self.G = self.knots.shape[1] - 2 * self.k - 1
-        # knots padded by k more each side, transposed: the gather table of the fast path
-        self.padded_knots = extend_grid(self.knots, self.k).T.contiguous()
+        # per-span polynomial tables of the fast path (derived from the knots, not saved)
+        self._tables = build_span_tables(self.knots, self.k)
 
     def set_symbolic(self, i: int, j: int, name: str | None, affine=None):
         """Mark edge ``(i, j)`` symbolic with function ``name`` (``None`` reverts to spline)."""
@@ -186,8 +224,10 @@ class KANLayer(nn.Module):
     # ------------------------------------------------------------------ evaluation
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Per-input features ``[b(x), B_1(x) .. B_K(x)]``: (batch, n_in) -> (batch, n_in, 1 + K)."""
-        return _Features.apply(x, self.knots, self.padded_knots, self.k, self._uniform,
-                               self.base_fun)
+        tables = self._tables
+        if tables.rows.device != self.knots.device or tables.rows.dtype != self.knots.dtype:  # .to()
+            tables = self._tables = build_span_tables(self.knots, self.k)
+        return _Features.apply(x, self.knots, tables, self.k, self._uniform, self.base_fun)
 
     def packed_weight(self) -> torch.Tensor:
         """Spline-edge weights with scales and masks folded: (n_in, 1 + K, n_out)."""
@@ -230,8 +270,7 @@ class KANLayer(nn.Module):
 
     def spline_values(self, x: torch.Tensor) -> torch.Tensor:
         """The spline part ``sum_c coef_ijc B_c(x_i)`` alone: (batch, n_in) -> (batch, n_in, n_out)."""
-        values, span = local_bspline(x, self.knots, self.k, self._uniform,
-                                     padded_knots=self.padded_knots)
+        values, span = local_bspline(x, self.knots, self.k, self._uniform)
         basis = dense_from_local(values, span, self.G + self.k, self.k)  # (B, n_in, K)
         return torch.einsum("bic,ioc->bio", basis, self.coef)
 
