@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from .training import _spline_edge_std
+from .regularizer import spline_edge_std
 
 __all__ = ["AttributionMixin", "edge_spreads"]
 
@@ -27,7 +27,7 @@ def edge_spreads(model, x: torch.Tensor):
         for layer in model.layers:
             feats = layer.features(x)
             weight = layer.packed_weight()
-            std = _spline_edge_std(feats, weight)  # symbolic and pruned edges have weight 0
+            std = spline_edge_std(feats, weight)  # symbolic and pruned edges have weight 0
             for name, (src, dst) in layer.symbolic_groups().items():
                 vals = layer.symbolic_values(x, name, src, dst)  # (B, n_edges)
                 std = std.index_put((src, dst), vals.std(0) if len(x) > 1 else vals[0] * 0)

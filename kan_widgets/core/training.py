@@ -1,10 +1,5 @@
-"""``fit``: LBFGS / Adam training with pykan's sparsity + entropy regularisation.
-
-The sparsity term needs each spline edge's spread ``std_b phi_ij(x_i)``. An edge is linear in
-its input's features ``F_i = [b(x_i), B_1(x_i) .. B_K(x_i)]``: ``phi_ij = w_ij . F_i``, so
-``Var phi_ij = w_ij^T Cov(F_i) w_ij``. One ``(n_in, 1+K, 1+K)`` covariance per layer replaces
-pykan's ``(batch, out, in)`` activation tensor; the value is the same.
-"""
+"""``fit``: LBFGS / Adam training with pykan's sparsity + entropy regularisation
+(``core.regularizer``), grid updates and rollback of diverging steps."""
 
 from __future__ import annotations
 
@@ -15,6 +10,7 @@ import warnings
 import torch
 
 from .lbfgs import LBFGS
+from .regularizer import first_layer_inputs, regularization
 from .validation import check_xy, unpack_data
 
 __all__ = ["TrainingMixin", "regularization", "FitDivergedWarning"]
@@ -22,47 +18,6 @@ __all__ = ["TrainingMixin", "regularization", "FitDivergedWarning"]
 
 class FitDivergedWarning(RuntimeWarning):
     """A training step produced a non-finite loss or parameters; the model was rolled back."""
-
-
-def _spline_edge_std(feats: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """Std over the batch of every spline edge, exactly, from feature covariances.
-
-    feats (B, n_in, P), weight (n_in, P, n_out) -> (n_in, n_out)
-    """
-    B = feats.shape[0]
-    fc = feats - feats.mean(0, keepdim=True)
-    cov = fc.permute(1, 2, 0) @ fc.transpose(0, 1) / max(B - 1, 1)  # (n_in, P, P)
-    var = ((cov @ weight) * weight).sum(1)  # (n_in, n_out)
-    return var.clamp_min(1e-16).sqrt()
-
-
-def regularization(model, x, lamb_l1=1.0, lamb_entropy=2.0, lamb_coef=0.0, lamb_coefdiff=0.0):
-    """Forward pass plus pykan's regulariser (``reg_metric='edge_forward_spline_n'``).
-
-    Returns
-    -------
-    y : (batch, width[-1]) model output
-    reg : scalar tensor
-    """
-    reg = x.new_zeros(())
-    for layer in model.layers:
-        feats = layer.features(x)  # (B, n_in, P)
-        weight = layer.packed_weight()  # (n_in, P, n_out)
-        # pykan: std of the spline part of each edge over std of its input (+0.1)
-        scale = _spline_edge_std(feats, weight) / (x.std(0)[:, None] + 0.1)  # (n_in, n_out)
-        vec = scale.T  # (n_out, n_in), pykan's orientation
-        l1 = vec.sum()
-        p_row = vec / (vec.sum(1, keepdim=True) + 1)
-        p_col = vec / (vec.sum(0, keepdim=True) + 1)
-        ent_row = -(p_row * torch.log2(p_row + 1e-4)).sum(1).mean()
-        ent_col = -(p_col * torch.log2(p_col + 1e-4)).sum(0).mean()
-        reg = reg + lamb_l1 * l1 + lamb_entropy * (ent_row + ent_col)
-        if lamb_coef or lamb_coefdiff:
-            coef = layer.coef
-            reg = reg + lamb_coef * coef.abs().mean(1).sum()
-            reg = reg + lamb_coefdiff * coef.diff(dim=-1).abs().mean(1).sum()
-        x = layer.node_affine(layer.edge_sum(x, feats, weight))
-    return x, reg
 
 
 def _all_finite(model) -> bool:
@@ -186,16 +141,24 @@ class TrainingMixin:
 
             bar = tqdm(total=steps, desc="fit", leave=False)
         last = {}
+        zero = X.new_zeros(())
 
-        def objective(xb, yb):
+        def objective(xb, yb, first):
             if lamb > 0:
                 pred, reg = regularization(self, xb, lamb_l1, lamb_entropy, lamb_coef,
-                                           lamb_coefdiff)
+                                           lamb_coefdiff, first=first)
             else:
-                pred, reg = self(xb), xb.new_zeros(())
+                layer0 = self.layers[0]
+                pred = layer0.node_affine(layer0.edge_sum(xb, first.feats))
+                for layer in self.layers[1:]:
+                    pred = layer(pred)
             loss = loss_fn(pred, yb)
-            last["loss"], last["reg"] = loss.detach(), reg.detach()
-            return loss + lamb * reg
+            last["loss"] = loss.detach()
+            if lamb > 0:
+                last["reg"] = reg.detach()
+                return loss + lamb * reg
+            last["reg"] = zero
+            return loss
 
         try:
             for s in range(steps):
@@ -206,10 +169,12 @@ class TrainingMixin:
                         and s >= start_grid_update_step):
                     self.update_grid(xb)
                 snapshot = copy.deepcopy(self.state_dict())
+                # the first layer's features of this batch serve every evaluation of the step
+                first = first_layer_inputs(self.layers[0], xb)
 
-                def closure(xb=xb, yb=yb):
+                def closure(xb=xb, yb=yb, first=first):
                     optimizer.zero_grad()
-                    obj = objective(xb, yb)
+                    obj = objective(xb, yb, first)
                     obj.backward()
                     return obj
 
@@ -245,6 +210,8 @@ class TrainingMixin:
                 if callback is not None and callback({**rec, "model": self}):
                     break
         finally:
+            if isinstance(optimizer, LBFGS):
+                optimizer.release()  # parameters get their own storage back
             if bar is not None:
                 bar.close()
             self._model_changed()
