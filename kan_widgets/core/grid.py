@@ -91,8 +91,13 @@ def update_layer_grid(layer, x: torch.Tensor, G: int | None = None) -> None:
         new_knots = extend_grid(grid_from_samples(x, G, layer.grid_eps), layer.k)
         pts = _fit_points(x, new_knots, layer.k)
         y = layer.spline_values(pts)  # (N', n_in, n_out) old curves
-        # assign .data so optimizers holding the parameter keep working
-        layer.coef.data = fit_coef(pts, y, new_knots, layer.k)
+        coef = fit_coef(pts, y, new_knots, layer.k)
+        # in place when the shape allows (an optimiser may hold flat views of the parameters),
+        # otherwise through .data, so optimisers holding the parameter keep working
+        if coef.shape == layer.coef.shape:
+            layer.coef.copy_(coef)
+        else:
+            layer.coef.data = coef
         layer.knots = new_knots.to(layer.knots.dtype)
         layer.grid_changed()
 

@@ -189,10 +189,13 @@ class KARTDemo(LazyWidget):
             loss.backward()
             return loss
 
-        for s in range(self.steps):
-            opt.step(closure)
-            if callback is not None:
-                callback("MLP", s, mlp)
+        try:
+            for s in range(self.steps):
+                opt.step(closure)
+                if callback is not None:
+                    callback("MLP", s, mlp)
+        finally:
+            opt.release()
         return mlp
 
     def inner_functions(self, n=200) -> dict:
