@@ -70,6 +70,18 @@ class LBFGS:
                 p.grad = None
             self._flat = self._flat_grad = None
 
+    def snapshot(self) -> torch.Tensor:
+        """A copy of the optimised parameters (all of them, as one flat tensor)."""
+        return self._flat.clone()
+
+    def restore(self, snapshot: torch.Tensor):
+        """Put back the parameters saved by ``snapshot()``."""
+        self._flat.copy_(snapshot)
+
+    def params_finite(self) -> bool:
+        """Whether every optimised parameter is finite."""
+        return bool(torch.isfinite(self._flat).all())
+
     def zero_grad(self):
         """Zero the gradients (in place: they must stay views of the flat buffer)."""
         self._flat_grad.zero_()
@@ -110,21 +122,22 @@ class LBFGS:
                 d, dirs, steps, rho, H_diag = g.neg(), [], [], [], 1.0
             else:
                 y, s = g - g_prev, d * t
-                ys = y.dot(s)
+                ys = float(y.dot(s))
                 if ys > self.tolerance_ys:  # the one change against torch: a tunable threshold
                     if len(dirs) == history:
                         dirs.pop(0), steps.pop(0), rho.pop(0)
                     dirs.append(y), steps.append(s), rho.append(1.0 / ys)
-                    H_diag = ys / y.dot(y)
-                # two-loop recursion: d = -H g
+                    H_diag = ys / float(y.dot(y))
+                # two-loop recursion, d = -H g; the scalars are Python floats (double), which
+                # saves a tensor operation per product on the small models KANs usually are
                 q = g.neg()
-                alpha = [None] * len(dirs)
+                alpha = [0.0] * len(dirs)
                 for i in range(len(dirs) - 1, -1, -1):
-                    alpha[i] = steps[i].dot(q) * rho[i]
+                    alpha[i] = float(steps[i].dot(q)) * rho[i]
                     q.add_(dirs[i], alpha=-alpha[i])
                 d = q.mul_(H_diag)
                 for i in range(len(dirs)):
-                    beta = dirs[i].dot(d) * rho[i]
+                    beta = float(dirs[i].dot(d)) * rho[i]
                     d.add_(steps[i], alpha=alpha[i] - beta)
             g_prev = g.clone() if g_prev is None else g_prev.copy_(g)
             prev_loss = loss

@@ -143,15 +143,35 @@ class TrainingMixin:
         last = {}
         zero = X.new_zeros(())
 
+        cached = {}
+
+        def first_inputs(x, name):
+            """First-layer features and statistics of ``x``, kept until the grid moves.
+
+            The inputs of the first layer are the data, which only change with the batch,
+            and its features only with the grid (every few steps at most).
+            """
+            knots = self.layers[0].knots
+            hit = cached.get(name)
+            # the entry holds x and the knots, so neither id can be reused while it lives
+            if hit is None or hit[0] is not x or hit[1] is not knots or hit[2] != knots._version:
+                hit = cached[name] = (x, knots, knots._version,
+                                      first_layer_inputs(self.layers[0], x))
+            return hit[3]
+
+        def forward_from_first(x, first):
+            layer0 = self.layers[0]
+            pred = layer0.node_affine(layer0.edge_sum(x, first.feats))
+            for layer in self.layers[1:]:
+                pred = layer(pred)
+            return pred
+
         def objective(xb, yb, first):
             if lamb > 0:
                 pred, reg = regularization(self, xb, lamb_l1, lamb_entropy, lamb_coef,
                                            lamb_coefdiff, first=first)
             else:
-                layer0 = self.layers[0]
-                pred = layer0.node_affine(layer0.edge_sum(xb, first.feats))
-                for layer in self.layers[1:]:
-                    pred = layer(pred)
+                pred = forward_from_first(xb, first)
             loss = loss_fn(pred, yb)
             last["loss"] = loss.detach()
             if lamb > 0:
@@ -168,9 +188,16 @@ class TrainingMixin:
                 if (update_grid and s % grid_every == 0 and s < stop_grid_update_step
                         and s >= start_grid_update_step):
                     self.update_grid(xb)
-                snapshot = copy.deepcopy(self.state_dict())
+                # only the optimised parameters change within a step: with L-BFGS they are one
+                # flat tensor, so the rollback point is one copy instead of a state-dict deepcopy
+                flat = isinstance(optimizer, LBFGS)
+                snapshot = optimizer.snapshot() if flat else copy.deepcopy(self.state_dict())
+
+                def rollback(snapshot=snapshot, flat=flat):
+                    optimizer.restore(snapshot) if flat else self.load_state_dict(snapshot)
+
                 # the first layer's features of this batch serve every evaluation of the step
-                first = first_layer_inputs(self.layers[0], xb)
+                first = first_inputs(xb, "train")
 
                 def closure(xb=xb, yb=yb, first=first):
                     optimizer.zero_grad()
@@ -185,11 +212,12 @@ class TrainingMixin:
                         closure()
                         optimizer.step()
                 except BaseException:
-                    self.load_state_dict(snapshot)  # nothing half-updated is left behind
+                    rollback()  # nothing half-updated is left behind
                     raise
                 train_mse, reg = last["loss"], last["reg"]
-                if not (torch.isfinite(train_mse) and torch.isfinite(reg) and _all_finite(self)):
-                    self.load_state_dict(snapshot)
+                finite = optimizer.params_finite() if flat else _all_finite(self)
+                if not (torch.isfinite(train_mse) and torch.isfinite(reg) and finite):
+                    rollback()
                     warnings.warn(
                         f"fit diverged at step {step0 + s} (non-finite loss or parameters); the "
                         "model was rolled back to the last finite state and training stopped. "
@@ -198,7 +226,8 @@ class TrainingMixin:
                     )
                     break
                 with torch.no_grad():
-                    test = (math.sqrt(float(loss_fn(self(Xt), Yt))) if Xt is not None
+                    test = (math.sqrt(float(loss_fn(forward_from_first(Xt, first_inputs(Xt, "test")),
+                                                    Yt))) if Xt is not None
                             else float("nan"))
                 rec = {"step": step0 + s, "train_rmse": math.sqrt(float(train_mse)),
                        "test_rmse": test, "reg": float(reg)}
