@@ -179,3 +179,30 @@ def test_fit_and_forward_on_cuda(toy):
     assert model.device.type == "cuda"
     cpu = KAN([2, 3, 1], seed=0).fit(toy, steps=3, progress=False)
     assert abs(model.history_["test_rmse"][-1] - cpu.history_["test_rmse"][-1]) < 1e-3
+
+
+def test_cached_first_layer_gives_the_same_value_and_gradients(toy):
+    """fit reuses the first layer's features within a step; the result must not change."""
+    from kan_widgets.core.regularizer import first_layer_inputs, regularization
+
+    model = KAN([2, 5, 1], seed=2, dtype=torch.float64).fit(toy, steps=3, lamb=1e-3, progress=False)
+    x = toy.X_train.double()
+    res = []
+    for first in (None, first_layer_inputs(model.layers[0], x)):
+        model.zero_grad()
+        out, reg = regularization(model, x, first=first)
+        (out.sum() + reg).backward()
+        res.append((out.detach(), reg.detach(), [p.grad.clone() for p in model.parameters()
+                                                 if p.grad is not None]))
+    (out_a, reg_a, g_a), (out_b, reg_b, g_b) = res
+    assert torch.equal(out_a, out_b) and float(reg_a) == pytest.approx(float(reg_b), rel=1e-12)
+    for a, b in zip(g_a, g_b, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_parameters_own_their_storage_after_fit(toy):
+    """L-BFGS trains on views of one flat buffer; fit hands every parameter its own back."""
+    model = KAN([2, 3, 1], seed=0).fit(toy, steps=2, progress=False)
+    for p in model.parameters():
+        assert p.untyped_storage().nbytes() == p.numel() * p.element_size()
+        assert p.grad is None or p.grad.untyped_storage().nbytes() == p.numel() * p.element_size()
