@@ -15,11 +15,13 @@ Two evaluators
 ``bspline_basis``: full Cox-de Boor recursion, dense output. Clear and exact; used as the
 reference and for plotting.
 
-``local_bspline``: the fast path. Only the ``k + 1`` non-zero values per sample are computed
-(de Boor's triangular scheme, NURBS Book A2.2) after locating the knot span. For uniform knot
-vectors the denominators are the constants ``1..k`` and the knots need no gathering.
-``dense_from_local`` scatters them into the ``(batch, n_in, G + k)`` layout the layer's matmul
-needs.
+``local_bspline``: only the ``k + 1`` non-zero values per sample (de Boor's triangular scheme,
+NURBS Book A2.2, after locating the knot span; on uniform knot vectors a closed-form blending
+matrix). Used where knots change from call to call (grid fitting, plots); ``dense_from_local``
+scatters its values into the dense ``(batch, n_in, G + k)`` layout.
+
+The layer's training path evaluates the same values from per-span polynomial tables built
+once per grid (``span_tables``): fewer, larger tensor operations than the triangle.
 """
 
 from __future__ import annotations

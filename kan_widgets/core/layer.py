@@ -100,14 +100,14 @@ class _Features(torch.autograd.Function):
         B, n_in = x.shape
         K = knots.shape[1] - k - 1  # basis functions per input
         feats = x.new_zeros(B, n_in, 1 + K)
-        # the table path works value-major: (k+1, n_in, B), written through a permuted view
+        # the table path works value-major: (k+1, B, n_in), written through a permuted view
         by_value = not (uniform and _inside_grid(x, knots, k))
         if by_value:
             values, slots, dvalues = table_local_values(x, knots, tables, need)
         else:
             values, slots, dvalues = _uniform_local(x, knots, k, need)
         if by_value:  # the k+1 slots of a sample are distinct: a plain scatter
-            feats.permute(2, 1, 0).scatter_(0, slots, values)
+            feats.permute(2, 0, 1).scatter_(0, slots, values)
         else:
             feats.scatter_(2, slots, values)
         if base_fun == "silu":  # one sigmoid serves the value and the derivative
@@ -124,9 +124,9 @@ class _Features(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad):
-        slots, dvalues, dbase = ctx.saved_tensors  # (B, n_in, k+1) or (k+1, n_in, B); (B, n_in)
+        slots, dvalues, dbase = ctx.saved_tensors  # (B, n_in, k+1) or (k+1, B, n_in); (B, n_in)
         if ctx.by_value:
-            gx = (grad.permute(2, 1, 0).gather(0, slots) * dvalues).sum(0).T
+            gx = (grad.permute(2, 0, 1).gather(0, slots) * dvalues).sum(0)
         else:
             gx = (grad.gather(2, slots) * dvalues).sum(-1)
         return gx.addcmul(grad[..., 0], dbase), None, None, None, None, None

@@ -22,6 +22,7 @@ slots let the caller use a plain ``scatter_`` into zeros.
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import torch
@@ -34,13 +35,52 @@ __all__ = ["SpanTables", "build_span_tables", "table_local_values"]
 class SpanTables(NamedTuple):
     """Lookup tables of one layer (``n_in`` inputs, ``M`` knots, order ``k``).
 
-    Stored column-major (one table row per column) so that a lookup yields one contiguous
-    ``(n_lookups,)`` vector per coefficient: the Horner steps then run on contiguous memory.
+    The coefficient table is stored column-major (one table row per column) so that a lookup
+    yields one contiguous ``(n_lookups,)`` vector per coefficient: the Horner steps then run on
+    contiguous memory. Row ``r`` of input ``i`` is column ``i * (M + 1) + r``.
     """
 
     rows: torch.Tensor  # (2 + (k+1)^2, n_in * (M + 1)): origin, scale, C[power, value]
-    slots: torch.Tensor  # (k + 1, M + 1) int64 feature slots written by each row
+    slot_start: torch.Tensor  # (n_in * (M + 1),) int64 first feature slot written by each row
     row_offset: torch.Tensor  # (n_in, 1) int64: first table row of each input
+    lattice: tuple | None  # span search by uniform cells (see _lattice), or None: searchsorted
+
+
+# the span search by lattice cells costs a few elementwise operations per sample instead of a
+# binary search; its tables grow with range / (smallest knot gap), so it has a budget
+_LATTICE_MAX_CELLS = 1 << 22
+
+
+def _lattice(t: torch.Tensor):
+    """Uniform cells over each knot vector, each narrower than the smallest knot gap.
+
+    A cell then holds at most one knot, so the table row of ``x`` is
+    ``first_row[cell] + (x >= next_knot[cell])``: no binary search. Cell 0 collects
+    ``x < t_0`` and cell ``L + 1`` collects ``x >= t_{M-1}``.
+
+    Returns ``(origin (n_in, 1), inv_width (n_in, 1), n_cells L, first_row (n_in*(L+2),) int64
+    counting table rows from 0 per input, next_knot (n_in*(L+2),))`` in float64, or None when
+    the knots are too unevenly spaced for the budget.
+    """
+    n_in, M = t.shape
+    gaps = t.diff(dim=1)
+    pos_gaps = torch.where(gaps > 0, gaps, torch.full_like(gaps, float("inf")))
+    g_min = pos_gaps.amin(1)  # (n_in,)
+    span = t[:, -1] - t[:, 0]
+    if not bool(torch.isfinite(g_min).all()) or not bool((span > 0).all()):
+        return None
+    L = int(torch.ceil((span / g_min).max()).item()) + 1  # cells narrower than every gap
+    if L * n_in > _LATTICE_MAX_CELLS:
+        return None
+    width = span / L  # (n_in,)
+    starts = t[:, :1] + width[:, None] * torch.arange(L, dtype=t.dtype)  # (n_in, L)
+    count = torch.searchsorted(t, starts, right=True)  # knots <= cell start, in [1, M]
+    nxt = torch.where(count < M, t.gather(1, count.clamp_max(M - 1)),
+                      torch.full_like(starts, float("inf")))
+    first_row = torch.cat([torch.zeros(n_in, 1, dtype=torch.long), count,
+                           torch.full((n_in, 1), M, dtype=torch.long)], dim=1)  # (n_in, L + 2)
+    next_knot = torch.cat([t[:, :1], nxt, torch.full((n_in, 1), float("inf"), dtype=t.dtype)], 1)
+    return t[:, :1], (1 / width)[:, None], L, first_row, next_knot
 
 
 def build_span_tables(knots: torch.Tensor, k: int) -> SpanTables:
@@ -76,14 +116,33 @@ def build_span_tables(knots: torch.Tensor, k: int) -> SpanTables:
     above = below.clone()
     below[:, 0, 0], above[:, 0, 0] = t[:, 0], t[:, -1]
     rows = torch.cat([below, inside, above], dim=1)  # (n_in, M + 1, 2 + (k+1)^2)
-    slot_start = torch.cat([start[:1], start, start[-1:]])  # out-of-range rows: any valid window
-    slots = 1 + slot_start[:, None] + torch.arange(k + 1)  # (M + 1, k + 1)
+    slot_start = 1 + torch.cat([start[:1], start, start[-1:]])  # out-of-range rows: any window
+    row_offset = (torch.arange(n_in) * (M + 1))[:, None]  # (n_in, 1)
+    lattice = _lattice(t)
+    dev, dt = knots.device, knots.dtype
+    if lattice is not None:
+        origin, inv_width, L, first_row, next_knot = lattice
+        first_row = (first_row + row_offset).reshape(-1)  # global table rows
+        cell_offset = torch.arange(n_in) * (L + 2)
+        lattice = (origin.T.to(dev, dt), inv_width.T.to(dev, dt), L, cell_offset.to(dev),
+                   first_row.to(dev), next_knot.reshape(-1).to(dev, dt))
     return SpanTables(
-        rows=rows.reshape(n_in * (M + 1), -1).T.contiguous().to(dtype=knots.dtype,
-                                                                device=knots.device),
-        slots=slots.T.contiguous().to(knots.device),
-        row_offset=(torch.arange(n_in) * (M + 1))[:, None].to(knots.device),
+        rows=rows.reshape(n_in * (M + 1), -1).T.contiguous().to(dtype=dt, device=dev),
+        slot_start=slot_start.repeat(n_in).to(dev),
+        row_offset=row_offset.to(dev),
+        lattice=lattice,
     )
+
+
+def _table_rows(x: torch.Tensor, knots: torch.Tensor, tables: SpanTables) -> torch.Tensor:
+    """Table row of every sample: (batch, n_in) -> (batch * n_in,) int64, batch-major."""
+    if tables.lattice is None:  # binary search, input-major; one transpose back
+        pos = torch.searchsorted(knots, x.T.contiguous(), right=True)  # (n_in, B) in [0, M]
+        return (pos + tables.row_offset).T.reshape(-1)
+    origin, inv_width, L, cell_offset, first_row, next_knot = tables.lattice
+    cell = ((x - origin) * inv_width).add_(1).clamp_(0, L + 1).nan_to_num_(0).long()
+    cell = (cell + cell_offset).view(-1)  # (B * n_in,) global cell
+    return first_row.index_select(0, cell) + (x.reshape(-1) >= next_knot.index_select(0, cell))
 
 
 def table_local_values(x: torch.Tensor, knots: torch.Tensor, tables: SpanTables,
@@ -100,17 +159,16 @@ def table_local_values(x: torch.Tensor, knots: torch.Tensor, tables: SpanTables,
     Returns
     -------
     Value-major, so every step runs on contiguous memory (write them through
-    ``feats.permute(2, 1, 0)``, which is ``(slot, n_in, batch)``):
-    values : (k + 1, n_in, batch), zero outside the knot vector; NaN inputs give NaN
-    slots : (k + 1, n_in, batch) int64, distinct feature slots (1-based: slot 0 is b(x))
-    dvalues : (k + 1, n_in, batch) or None
+    ``feats.permute(2, 0, 1)``, which is ``(slot, batch, n_in)``):
+    values : (k + 1, batch, n_in), zero outside the knot vector; NaN inputs give NaN
+    slots : (k + 1, batch, n_in) int64, distinct feature slots (1-based: slot 0 is b(x))
+    dvalues : (k + 1, batch, n_in) or None
     """
     B, n_in = x.shape
-    k1 = tables.slots.shape[0]
-    xt = x.T.contiguous()  # (n_in, B)
-    pos = torch.searchsorted(knots, xt, right=True)  # (n_in, B) in [0, M]
-    cols = tables.rows.index_select(1, (pos + tables.row_offset).view(-1))  # (2 + k1^2, N)
-    u = (xt.view(-1) - cols[0]) * cols[1]  # (N,) span fraction, in [0, 1) inside
+    k1 = round(math.sqrt(tables.rows.shape[0] - 2))
+    row = _table_rows(x, knots, tables)  # (N,) N = B * n_in
+    cols = tables.rows.index_select(1, row)  # (2 + k1^2, N)
+    u = (x.reshape(-1) - cols[0]) * cols[1]  # (N,) span fraction, in [0, 1) inside
     C = cols[2:].view(k1, k1, -1)  # (power, value, N)
     # Horner's scheme on the k+1 polynomials at once; the derivative rides along
     v, d = C[k1 - 1], None
@@ -118,8 +176,9 @@ def table_local_values(x: torch.Tensor, knots: torch.Tensor, tables: SpanTables,
         if derivative:
             d = v if d is None else torch.addcmul(v, d, u)
         v = torch.addcmul(C[p], v, u)
-    slots = tables.slots.index_select(1, pos.view(-1)).view(k1, n_in, B)
+    start = tables.slot_start.index_select(0, row)  # (N,)
+    slots = (start + torch.arange(k1, device=x.device)[:, None]).view(k1, B, n_in)
     if not derivative:
-        return v.view(k1, n_in, B), slots, None
+        return v.view(k1, B, n_in), slots, None
     d = torch.zeros_like(v) if d is None else d * cols[1]  # d/dx = scale * d/du
-    return v.view(k1, n_in, B), slots, d.view(k1, n_in, B)
+    return v.view(k1, B, n_in), slots, d.view(k1, B, n_in)
