@@ -6,7 +6,11 @@ Run by hand (never in CI), on a quiet machine:
     .venv/bin/python benchmarks/speed.py [--quick]
 
 Every number of one table comes from the same run, at one thread. Peers per configuration:
-  floor   the dense matmul a KAN layer cannot beat: (B, n*(G+k+1)) @ (n*(G+k+1), m) per layer
+  floor   the dense matmul a KAN layer cannot beat: (B, n*(G+k+1)) @ (n*(G+k+1), m) per layer,
+          backward to the weights only (the issue's target is measured against this one)
+  floor+dX  the same matmuls, plus the gradient to their input for every layer but the first,
+          which any multi-layer network has to compute
+  kan~    the KAN after one grid update (sample-adaptive, non-uniform grids: what training runs on)
   mlp     an MLP with the same number of parameters and depth
   pykan   pykan 0.2.8 in ``speed()`` mode (if installed)
 Each measurement runs in its own subprocess so peak RSS is per measurement.
@@ -37,21 +41,26 @@ cfg = json.loads(sys.argv[1])
 width, G, B, kind, reps = cfg["width"], cfg["G"], cfg["B"], cfg["kind"], cfg["reps"]
 k = 3
 x = torch.rand(B, width[0]) * 2 - 1
+feats_dx = []
 
-if kind in ("kan", "kan_reg"):
+if kind in ("kan", "kan_reg", "kan_adaptive"):
     from kan_widgets import KAN
     from kan_widgets.core.training import regularization
     model = KAN(width, grid=G, k=k)
-    if kind == "kan":
+    if kind == "kan_adaptive":
+        model.update_grid(x)
+    if kind in ("kan", "kan_adaptive"):
         fwd = lambda: model(x)
     else:
         fwd = lambda: (lambda y, r: y.sum() + 1e-3 * r)(*regularization(model, x))
     params = list(model.parameters())
-elif kind == "floor":
+elif kind in ("floor", "floor_dx"):
     ws = [torch.randn(n * (G + k + 1), m, requires_grad=True) for n, m in zip(width[:-1], width[1:])]
-    feats = [torch.rand(B, n * (G + k + 1)) for n in width[:-1]]
+    feats = [torch.rand(B, n * (G + k + 1), requires_grad=kind == "floor_dx" and i > 0)
+             for i, n in enumerate(width[:-1])]
     fwd = lambda: sum((f @ w).sum() for f, w in zip(feats, ws))
-    params = ws
+    feats_dx = [f for f in feats if f.requires_grad]  # not parameters: their grads are reset
+    params = ws + feats_dx
 elif kind == "mlp":
     n_kan = sum(n * m * (G + k + 2) for n, m in zip(width[:-1], width[1:]))
     # hidden widths scaled by one factor so the parameter count matches the KAN's
@@ -89,7 +98,7 @@ def status_kb(field):
         if line.startswith(field):
             return int(line.split()[1])
 
-out = {"params": sum(p.numel() for p in params)}
+out = {"params": sum(p.numel() for p in params if p not in feats_dx)}
 for name, backward in (("fwd", False), ("fwdbwd", True)):
     run(backward)  # warm up
     # peak resident memory of the measured calls alone: reset the high-water mark (Linux)
@@ -127,7 +136,8 @@ def main():
     ap.add_argument("--quick", action="store_true", help="fewer repetitions, first config only")
     args = ap.parse_args()
     reps = 3 if args.quick else 10
-    kinds = ["kan", "kan_reg", "floor", "mlp"] + (["pykan"] if has_pykan() else [])
+    kinds = ["kan", "kan_reg", "kan_adaptive", "floor", "floor_dx", "mlp"]
+    kinds += ["pykan"] if has_pykan() else []
     configs = CONFIGS[:1] if args.quick else CONFIGS
     print(f"torch threads: 1; repetitions: {reps}; pykan installed: {has_pykan()}")
     with tempfile.TemporaryDirectory() as tmp:
@@ -149,6 +159,9 @@ def main():
                 print(f"  targets: kan fwd+bwd / floor = {kan['fwdbwd'] / res['floor']['fwdbwd']:.2f}"
                       f" (<= 2), with regularisation = "
                       f"{res['kan_reg']['fwdbwd'] / res['floor']['fwdbwd']:.2f} (<= 3)")
+            if "error" not in res["floor_dx"]:
+                print(f"  against floor+dX: kan {kan['fwdbwd'] / res['floor_dx']['fwdbwd']:.2f}, "
+                      f"with regularisation {res['kan_reg']['fwdbwd'] / res['floor_dx']['fwdbwd']:.2f}")
             if "pykan" in res and "error" not in res["pykan"]:
                 print(f"  pykan speed() / kan fwd+bwd = {res['pykan']['fwdbwd'] / kan['fwdbwd']:.1f}x"
                       " (>= 10)")
