@@ -98,7 +98,7 @@ def status_kb(field):
         if line.startswith(field):
             return int(line.split()[1])
 
-out = {"params": sum(p.numel() for p in params if p not in feats_dx)}
+out = {"params": sum(p.numel() for p in params if all(p is not f for f in feats_dx))}
 for name, backward in (("fwd", False), ("fwdbwd", True)):
     run(backward)  # warm up
     # peak resident memory of the measured calls alone: reset the high-water mark (Linux)
@@ -134,11 +134,14 @@ def has_pykan() -> bool:
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="fewer repetitions, first config only")
+    ap.add_argument("--config", type=int, choices=range(len(CONFIGS)), help="run only this config")
     args = ap.parse_args()
     reps = 3 if args.quick else 10
     kinds = ["kan", "kan_reg", "kan_adaptive", "floor", "floor_dx", "mlp"]
     kinds += ["pykan"] if has_pykan() else []
     configs = CONFIGS[:1] if args.quick else CONFIGS
+    if args.config is not None:
+        configs = [CONFIGS[args.config]]
     print(f"torch threads: 1; repetitions: {reps}; pykan installed: {has_pykan()}")
     with tempfile.TemporaryDirectory() as tmp:
         for label, width, G, B in configs:
