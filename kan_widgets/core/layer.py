@@ -26,7 +26,6 @@ from torch import nn
 
 from .bspline import (
     _blend_matrix,
-    _powers,
     dense_from_local,
     is_uniform,
     local_bspline,
@@ -57,24 +56,33 @@ def _uniform_local(x, knots, k, derivative):
 
     Inside ``[t_k, t_{K})`` every span's k+1 B-splines exist, so the window of span ``s`` is
     the natural one (slots ``s - k + 1 .. s + 1``) and no table lookup is needed: the values
-    are ``[1, f, .., f^k] @ M`` with the blending matrix ``M`` and ``f`` the span fraction.
-    Returns ``values, slots, dvalues`` as ``table_local_values``.
+    are ``M^T [1, f, .., f^k]`` with the blending matrix ``M`` and ``f`` the span fraction.
+    Value-major like ``table_local_values``: every plane is contiguous, so the scatter, the
+    backward gather and its sum over the k+1 values stream through memory.
     """
+    B, n_in = x.shape
     M = knots.shape[1]
     t0 = knots[:, 0]
     inv_h = (M - 1) / (knots[:, -1] - t0)  # (n_in,)
     u = (x - t0) * inv_h
     span = u.floor()
-    frac = u - span  # (B, n_in) in [0, 1)
-    slots = span.long().unsqueeze(-1) + torch.arange(1 - k, 2, device=x.device)  # (B, n_in, k+1)
-    Mb = _blend_matrix(k, x.dtype, x.device)  # (k+1, k+1)
+    frac = (u - span).view(-1)  # (N,) in [0, 1)
+    k1 = k + 1
+    P = x.new_empty(k1, frac.shape[0])  # powers of frac, one contiguous row each
+    P[0] = 1
+    if k > 0:
+        P[1] = frac
+    for p in range(2, k1):
+        torch.mul(P[p - 1], frac, out=P[p])
+    Mb = _blend_matrix(k, x.dtype, x.device)  # (powers, values)
+    slots = span.long() + torch.arange(1 - k, 2, device=x.device)[:, None, None]  # (k1, B, n_in)
     if not derivative:
-        return _powers(frac, k) @ Mb, slots, None
-    # one matmul gives the values and d/df: [M | M'] with M' the derivative of the polynomials
+        return (Mb.T @ P).view(k1, B, n_in), slots, None
+    # one matmul gives the values and d/df: rows of [M | M']^T, M' the polynomials' derivatives
     dM = torch.zeros_like(Mb)
-    dM[:k] = Mb[1:] * torch.arange(1, k + 1, dtype=x.dtype, device=x.device)[:, None]
-    out = _powers(frac, k) @ torch.cat([Mb, dM], dim=1)  # (B, n_in, 2(k+1))
-    return out[..., : k + 1], slots, out[..., k + 1 :] * inv_h.unsqueeze(-1)
+    dM[:k] = Mb[1:] * torch.arange(1, k1, dtype=x.dtype, device=x.device)[:, None]
+    out = (torch.cat([Mb, dM], dim=1).T @ P).view(2 * k1, B, n_in)
+    return out[:k1], slots, out[k1:].mul_(inv_h)
 
 
 def _inside_grid(x, knots, k) -> bool:
@@ -100,16 +108,13 @@ class _Features(torch.autograd.Function):
         B, n_in = x.shape
         K = knots.shape[1] - k - 1  # basis functions per input
         feats = x.new_zeros(B, n_in, 1 + K)
-        # the table path works value-major: (k+1, B, n_in), written through a permuted view
-        by_value = not (uniform and _inside_grid(x, knots, k))
-        if by_value:
-            values, slots, dvalues = table_local_values(x, knots, tables, need)
-        else:
+        # both paths work value-major, (k+1, B, n_in), written through a permuted view
+        if uniform and _inside_grid(x, knots, k):
             values, slots, dvalues = _uniform_local(x, knots, k, need)
-        if by_value:  # the k+1 slots of a sample are distinct: a plain scatter
-            feats.permute(2, 0, 1).scatter_(0, slots, values)
         else:
-            feats.scatter_(2, slots, values)
+            values, slots, dvalues = table_local_values(x, knots, tables, need)
+        # the k+1 slots of a sample are distinct: a plain scatter
+        feats.permute(2, 0, 1).scatter_(0, slots, values)
         if base_fun == "silu":  # one sigmoid serves the value and the derivative
             sig = torch.sigmoid(x)
             torch.mul(x, sig, out=feats[..., 0])
@@ -118,17 +123,13 @@ class _Features(torch.autograd.Function):
             feats[..., 0] = BASE_FUNCTIONS[base_fun](x)
             dbase = BASE_DERIVATIVES[base_fun](x) if need else None
         if need:
-            ctx.by_value = by_value
             ctx.save_for_backward(slots, dvalues, dbase)
         return feats
 
     @staticmethod
     def backward(ctx, grad):
-        slots, dvalues, dbase = ctx.saved_tensors  # (B, n_in, k+1) or (k+1, B, n_in); (B, n_in)
-        if ctx.by_value:
-            gx = (grad.permute(2, 0, 1).gather(0, slots) * dvalues).sum(0)
-        else:
-            gx = (grad.gather(2, slots) * dvalues).sum(-1)
+        slots, dvalues, dbase = ctx.saved_tensors  # (k+1, B, n_in) x2, (B, n_in)
+        gx = (grad.permute(2, 0, 1).gather(0, slots) * dvalues).sum(0)
         return gx.addcmul(grad[..., 0], dbase), None, None, None, None, None
 
 
