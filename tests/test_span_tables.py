@@ -74,3 +74,32 @@ def test_repeated_samples_fall_back_to_binary_search():
     x = torch.linspace(-1, 0.999, 101, dtype=torch.float64)[:, None]
     (got,) = _dense(x, knots, tables)
     torch.testing.assert_close(got, bspline_basis(x, knots, 3), atol=1e-9, rtol=0)
+
+
+@pytest.mark.parametrize("inside", [True, False])
+@pytest.mark.parametrize("adaptive", [False, True])
+def test_layer_features_equal_the_dense_reference(adaptive, inside):
+    """``[silu(x), B_1(x) .. B_K(x)]`` from the closed form (uniform grid, samples inside) and
+    from the tables (adaptive grid, or samples outside the grid points)."""
+    from kan_widgets.core.layer import KANLayer
+
+    layer = KANLayer(4, 3, grid=6, k=3, dtype=torch.float64)
+    gen = torch.Generator().manual_seed(3)
+    if adaptive:
+        from kan_widgets.core.grid import update_layer_grid
+
+        update_layer_grid(layer, torch.rand(300, 4, dtype=torch.float64, generator=gen) ** 2)
+    assert layer._uniform != adaptive
+    x = torch.rand(500, 4, dtype=torch.float64, generator=gen) * (1.8 if inside else 3) - (
+        0.9 if inside else 1.5)
+    x = x.requires_grad_()
+    feats = layer.features(x)
+    torch.testing.assert_close(feats[..., 0], torch.nn.functional.silu(x))
+    torch.testing.assert_close(feats[..., 1:], bspline_basis(x.detach(), layer.knots, 3),
+                               atol=1e-12, rtol=0)
+    w = torch.randn(feats.shape, dtype=torch.float64, generator=gen)
+    (g,) = torch.autograd.grad((feats * w).sum(), x)
+    eps = 1e-6
+    with torch.no_grad():
+        fd = ((layer.features(x + eps) - layer.features(x - eps)) * w).sum(-1) / (2 * eps)
+    torch.testing.assert_close(g, fd, atol=1e-6, rtol=1e-6)
