@@ -148,7 +148,7 @@ def _padded(knots: torch.Tensor, k: int) -> torch.Tensor:
 
 
 def local_bspline(x: torch.Tensor, knots: torch.Tensor, k: int, uniform: bool = False,
-                  derivative: bool = False, padded_knots: torch.Tensor | None = None):
+                  derivative: bool = False):
     """The ``k + 1`` non-zero B-spline values at each sample.
 
     Parameters
@@ -158,8 +158,6 @@ def local_bspline(x: torch.Tensor, knots: torch.Tensor, k: int, uniform: bool = 
     k : spline order
     uniform : knots evenly spaced per row (skips the span search and knot gathers)
     derivative : also return ``d values / dx``
-    padded_knots : ``(M + 2k, n_in)`` knots padded by ``k`` each side and transposed, when the
-        caller caches them (non-uniform path)
 
     Returns
     -------
@@ -201,7 +199,7 @@ def local_bspline(x: torch.Tensor, knots: torch.Tensor, k: int, uniform: bool = 
             N = torch.ones_like(x).unsqueeze(-1)
         span = torch.searchsorted(knots, x.T.contiguous(), right=True).T - 1
         span = span.clamp_(0, M - 2)
-        tp = padded_knots if padded_knots is not None else _padded(knots, k).T.contiguous()
+        tp = _padded(knots, k).T.contiguous()  # (M + 2k, n_in)
         # the 2k knots around the span, t_{s-k+1} .. t_{s+k}, in one gather
         offs = torch.arange(1, 2 * k + 1, device=x.device)  # padded index s + offs
         idx = (span.unsqueeze(1) + offs[:, None]).reshape(-1, n_in)  # (B * 2k, n_in)
