@@ -99,7 +99,7 @@ class _Features(torch.autograd.Function):
     intermediate, no concatenation) without autograd bookkeeping; the backward gathers the
     incoming gradient at the same k+1 slots and multiplies by the saved local derivatives.
     Uniform grids with every sample inside use the closed form; everything else uses the
-    layer's per-span tables (one lookup and one tiny matmul per sample).
+    layer's per-span tables (a lattice lookup and Horner's scheme per sample).
     """
 
     @staticmethod
