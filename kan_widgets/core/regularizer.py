@@ -28,15 +28,20 @@ _EPS_LOG = 1e-4  # pykan's p log2(p + 1e-4)
 _MIN_VAR = 1e-16  # std floor: sqrt has no derivative at 0
 
 
+def _centred_products(feats: torch.Tensor):
+    """Centred features (n_in, B, P) and ``fc^T fc`` (n_in, P, P), i.e. the covariance times
+    ``B - 1``, from features (B, n_in, P)."""
+    fc = (feats - feats.mean(0)).transpose(0, 1)
+    return fc, fc.transpose(1, 2) @ fc
+
+
 class _EdgeVariance(torch.autograd.Function):
     """``Var_b(w_ij . F_i)`` for every edge: feats (B, n_in, P), weight (n_in, P, n_out) -> (n_in, n_out)."""
 
     @staticmethod
     def forward(ctx, feats, weight):
-        B = feats.shape[0]
-        fc = (feats - feats.mean(0)).transpose(0, 1)  # (n_in, B, P) centred
-        cov = fc.transpose(1, 2) @ fc  # (n_in, P, P), times (B - 1)
-        cw = (cov @ weight).div_(max(B - 1, 1))  # (n_in, P, n_out) = Cov w
+        fc, prod = _centred_products(feats)  # (n_in, B, P), (n_in, P, P)
+        cw = (prod @ weight).div_(max(feats.shape[0] - 1, 1))  # (n_in, P, n_out) = Cov w
         ctx.save_for_backward(fc, cw, weight)
         return (cw * weight).sum(1)
 
@@ -128,16 +133,18 @@ class FirstLayerInputs(NamedTuple):
     """
 
     feats: torch.Tensor  # (B, n_in, P)
-    cov: torch.Tensor  # (n_in, P, P) feature covariance
-    denom: torch.Tensor  # (n_in,) std(x) + 0.1
+    cov: torch.Tensor | None  # (n_in, P, P) feature covariance (with stats only)
+    denom: torch.Tensor | None  # (n_in,) std(x) + 0.1 (with stats only)
 
 
-def first_layer_inputs(layer, x: torch.Tensor) -> FirstLayerInputs:
-    """Features and statistics of ``layer`` (the first) on the batch ``x`` (B, n_in); no grad."""
+def first_layer_inputs(layer, x: torch.Tensor, stats: bool = True) -> FirstLayerInputs:
+    """Features of ``layer`` (the first) on the batch ``x`` (B, n_in), and with ``stats`` the
+    covariance and spread the regulariser needs; no grad."""
     with torch.no_grad():
         feats = layer.features(x)
-        fc = (feats - feats.mean(0)).transpose(0, 1)  # (n_in, B, P)
-        cov = (fc.transpose(1, 2) @ fc).div_(max(x.shape[0] - 1, 1))
+        if not stats:
+            return FirstLayerInputs(feats, None, None)
+        cov = _centred_products(feats)[1].div_(max(x.shape[0] - 1, 1))
         return FirstLayerInputs(feats, cov, x.std(0) + 0.1)
 
 
@@ -159,7 +166,7 @@ def regularization(model, x, lamb_l1=1.0, lamb_entropy=2.0, lamb_coef=0.0, lamb_
     reg = None
     for i, layer in enumerate(model.layers):
         weight = layer.packed_weight()  # (n_in, P, n_out)
-        if i == 0 and first is not None:
+        if i == 0 and first is not None and first.cov is not None:
             feats, denom = first.feats, first.denom
             var = ((first.cov @ weight) * weight).sum(1)  # w^T Cov w
         else:

@@ -156,7 +156,8 @@ class TrainingMixin:
             # the entry holds x and the knots, so neither id can be reused while it lives
             if hit is None or hit[0] is not x or hit[1] is not knots or hit[2] != knots._version:
                 hit = cached[name] = (x, knots, knots._version,
-                                      first_layer_inputs(self.layers[0], x))
+                                      first_layer_inputs(self.layers[0], x, stats=lamb > 0
+                                                         and name == "train"))
             return hit[3]
 
         def forward_from_first(x, first):
