@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import torch
 
+from .edges import as_edge
 from .regularizer import spline_edge_std
 
 __all__ = ["AttributionMixin", "edge_spreads"]
@@ -40,16 +41,20 @@ def edge_spreads(model, x: torch.Tensor):
 
 
 class AttributionMixin:
-    """``attribute`` for ``KAN``."""
+    """``attribution`` (a query) and ``attribute`` (the verb that stores it) for ``KAN``."""
 
-    def attribute(self, X=None):
-        """Compute ``edge_scores_`` and ``node_scores_`` on samples ``X`` (default: the last
-        ``fit``'s inputs). In place; returns self.
+    def attribution(self, X=None):
+        """Edge and node scores on samples ``X`` (default: the last ``fit``'s inputs), computed
+        and returned; nothing is stored (``attribute`` stores them).
 
-        ``edge_scores_[l]`` is ``(width[l], width[l+1])`` indexed ``[src, dst]``;
-        ``node_scores_[l]`` is ``(width[l],)``; ``node_scores_[0]`` ranks the input features.
+        Returns
+        -------
+        edge_scores : list of ``depth`` tensors, ``edge_scores[l]`` is ``(width[l], width[l+1])``
+            indexed ``[src, dst]``
+        node_scores : list of ``depth + 1`` tensors, ``node_scores[l]`` is ``(width[l],)``;
+            ``node_scores[0]`` ranks the input features, the outputs score 1
         """
-        x = self._require_samples(X, "attribute")
+        x = self._require_samples(X, "attribution")
         edge_std, node_std = edge_spreads(self, x)
         node = torch.ones(self.width[-1], dtype=self.dtype, device=self.device)
         edges, nodes = [], [node]
@@ -58,15 +63,23 @@ class AttributionMixin:
             node = e.sum(1)
             edges.append(e)
             nodes.append(node)
-        self.edge_scores_ = edges[::-1]
-        self.node_scores_ = nodes[::-1]
+        return edges[::-1], nodes[::-1]
+
+    def attribute(self, X=None):
+        """Compute the scores of ``attribution(X)`` and keep them in ``edge_scores_`` and
+        ``node_scores_`` (read by ``repr`` and ``edge_score``). Returns self.
+
+        Scores are derived state: every verb that changes the model drops them.
+        """
+        self.edge_scores_, self.node_scores_ = self.attribution(X)
         return self
 
-    def edge_score(self, edge) -> float:
-        """Attribution score of one edge (computing scores first if needed)."""
-        from .edges import as_edge
-
+    def edge_score(self, edge, X=None) -> float:
+        """Attribution score of one edge: the stored one (after ``attribute``) when ``X`` is
+        None and scores are stored, else computed on ``X`` (default: the last ``fit``'s
+        inputs) without storing anything."""
         l, i, j = as_edge(edge, self.width)
-        if self.edge_scores_ is None:
-            self.attribute()
-        return float(self.edge_scores_[l][i, j])
+        scores = self.edge_scores_
+        if X is not None or scores is None:
+            scores, _ = self.attribution(X)
+        return float(scores[l][i, j])

@@ -10,10 +10,17 @@ import zipfile
 import torch
 
 from .edges import EdgeId
+from .functions import get_function, restore_user_functions, user_function_definitions
+from .symbolic_edges import SymbolicFit
 
 __all__ = ["IOMixin", "FORMAT"]
 
 FORMAT = "kan_widgets.KAN/1"
+
+
+def _check_format(st):
+    if not isinstance(st, dict) or st.get("format") != FORMAT:
+        raise ValueError(f"not a kan_widgets model state (expected format {FORMAT!r})")
 
 
 def _fit_to_plain(fit):
@@ -26,21 +33,21 @@ class IOMixin:
     def copy(self):
         """Return a *new*, independent KAN equal to this one (parameters, grids, masks,
         symbolic edges, history and fitted attributes)."""
-        return copy.deepcopy(self)
+        new = copy.deepcopy(self)
+        new._fingerprint = new._tensor_fingerprint()  # same version: the copy is equal
+        return new
 
     def state(self) -> dict:
         """Everything that defines the model, as plain Python and tensors (what ``save``
         writes)."""
-        from .functions import user_function_definitions
-
         return {
             "format": FORMAT,
             "width": list(self.width),
             "config": dict(self.config),
             "grids": [layer.G for layer in self.layers],
-            "state_dict": {k: v.detach().clone() for k, v in self.state_dict().items()},
-            "sym_names": [[[i, j, f] for (i, j), f in sorted(layer.sym_names.items())]
-                          for layer in self.layers],
+            # symbolic names travel in each layer's extra state (plain lists)
+            "state_dict": {k: v.detach().clone() if isinstance(v, torch.Tensor) else copy.deepcopy(v)
+                           for k, v in self.state_dict().items()},
             "symbolic_fits": [[list(e), _fit_to_plain(f)]
                               for e, f in sorted(self.symbolic_fits_.items())],
             "user_functions": user_function_definitions(),
@@ -52,33 +59,45 @@ class IOMixin:
 
     @classmethod
     def from_state(cls, st: dict):
-        """Build a KAN from ``state()`` output (used by ``load``)."""
-        from .functions import restore_user_functions
-        from .symbolic_edges import SymbolicFit
-
-        if not isinstance(st, dict) or st.get("format") != FORMAT:
-            raise ValueError(f"not a kan_widgets model state (expected format {FORMAT!r})")
-        restore_user_functions(st.get("user_functions", []))
-        cfg = dict(st["config"])
+        """Build a new KAN from ``state()`` output (used by ``load``)."""
+        _check_format(st)
         sd = st["state_dict"]
-        dtype = sd["layers.0.coef"].dtype
-        model = cls(st["width"], **{**cfg, "grid": st["grids"][0]}, dtype=dtype)
-        for l, layer in enumerate(model.layers):
-            if layer.G != st["grids"][l]:  # layers refined separately by hand
-                layer.knots = sd[f"layers.{l}.knots"].clone()
-                layer.coef.data = sd[f"layers.{l}.coef"].clone()
-                layer.grid_changed()
-        model.load_state_dict(sd)
-        for layer, names in zip(model.layers, st["sym_names"]):
-            layer.sym_names = {(int(i), int(j)): f for i, j, f in names}
-            layer._groups = None
-            layer.grid_changed()
-        model.symbolic_fits_ = {EdgeId(*e): SymbolicFit(**f) for e, f in st["symbolic_fits"]}
-        model.history_ = {k: list(v) for k, v in st["history"].items()}
-        model.X_fit_ = st["X_fit"]
-        model.variables_ = st["variables"]
-        model.output_names_ = st["output_names"]
-        return model
+        model = cls(st["width"], **{**st["config"], "grid": st["grids"][0]},
+                    dtype=sd["layers.0.coef"].dtype)
+        return model.load_state(st)
+
+    def load_state(self, st: dict):
+        """Make this model equal to ``st`` (from ``state()``) bit for bit, in place; returns
+        self. Parameters, buffers, grid sizes (also layers refined separately), symbolic
+        edges, fitted attributes and the training log are taken from ``st``; the width must
+        match. Tensors keep this model's device. Bumps ``version``.
+        """
+        _check_format(st)
+        if list(st["width"]) != list(self.width):
+            raise ValueError(f"state is for width {list(st['width'])}, this model has width "
+                             f"{self.width}; build a new model with KAN.from_state(state)")
+        restore_user_functions(st.get("user_functions", []))
+        sd = dict(st["state_dict"])
+        for l, names in enumerate(st.get("sym_names", [])):  # files written before extra state
+            sd.setdefault(f"layers.{l}._extra_state", {"sym_names": names})
+        for l in range(self.depth):  # check names before anything is written: all or nothing
+            for _, _, f in sd[f"layers.{l}._extra_state"]["sym_names"]:
+                get_function(f)
+        with torch.no_grad():
+            for l, layer in enumerate(self.layers):
+                if layer.knots.shape != sd[f"layers.{l}.knots"].shape:  # another grid size
+                    layer.knots = sd[f"layers.{l}.knots"].to(layer.knots.device, copy=True)
+                    layer.coef.data = sd[f"layers.{l}.coef"].to(layer.coef.device, copy=True)
+        self.load_state_dict(sd)  # each layer's set_extra_state rebuilds its grid state
+        self.config = dict(st["config"])
+        self.symbolic_fits_ = {EdgeId(*e): SymbolicFit(**f) for e, f in st["symbolic_fits"]}
+        self.history_ = {k: list(v) for k, v in st["history"].items()}
+        self.X_fit_ = st["X_fit"]
+        if self.X_fit_ is not None:
+            self.X_fit_ = self.X_fit_.to(self.device)
+        self.variables_ = st["variables"]
+        self.output_names_ = st["output_names"]
+        return self.mark_changed()
 
     def save(self, path) -> str:
         """Write the model to one file at ``path`` (a torch archive of plain data and tensors).

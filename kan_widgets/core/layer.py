@@ -222,6 +222,46 @@ class KANLayer(nn.Module):
             }
         return self._groups
 
+    def get_extra_state(self) -> dict:
+        """Symbolic function names, so ``state_dict()`` / ``load_state_dict()`` keep them
+        (plain lists: ``torch.load(weights_only=True)`` reads them)."""
+        return {"sym_names": [[i, j, f] for (i, j), f in sorted(self.sym_names.items())]}
+
+    def set_extra_state(self, state: dict):
+        """Restore the symbolic names. ``load_state_dict`` calls it after loading the tensors,
+        so the derived grid state (uniform flag, span tables) is rebuilt here too."""
+        names = {(int(i), int(j)): str(f) for i, j, f in state["sym_names"]}
+        for f in set(names.values()):
+            get_function(f)  # unknown names fail here, with the closest known names
+        self.sym_names = names
+        self._groups = None
+        self.grid_changed()
+
+    def subset(self, in_idx, out_idx):
+        """Keep only inputs ``in_idx`` and outputs ``out_idx`` (index sequences, in order).
+
+        In place; returns self. Parameters, knots, masks and symbolic edges are sliced;
+        symbolic edges are renumbered to their new positions.
+        """
+        ki = torch.as_tensor(list(map(int, in_idx)), dtype=torch.long, device=self.knots.device)
+        ko = torch.as_tensor(list(map(int, out_idx)), dtype=torch.long, device=self.knots.device)
+        pos_i = {int(v): n for n, v in enumerate(ki)}
+        pos_o = {int(v): n for n, v in enumerate(ko)}
+        with torch.no_grad():
+            for p in (self.coef, self.scale_base, self.scale_sp, self.sym_affine):
+                p.data = p.data[ki][:, ko].contiguous()
+            for p in (self.node_scale, self.node_bias):
+                p.data = p.data[ko].contiguous()
+        self.knots = self.knots[ki].contiguous()
+        self.mask = self.mask[ki][:, ko].contiguous()
+        self.symbolic = self.symbolic[ki][:, ko].contiguous()
+        self.sym_names = {(pos_i[i], pos_o[j]): f for (i, j), f in self.sym_names.items()
+                          if i in pos_i and j in pos_o}
+        self.n_in, self.n_out = len(ki), len(ko)
+        self._groups = None
+        self.grid_changed()
+        return self
+
     # ------------------------------------------------------------------ evaluation
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Per-input features ``[b(x), B_1(x) .. B_K(x)]``: (batch, n_in) -> (batch, n_in, 1 + K)."""

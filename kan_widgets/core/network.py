@@ -1,5 +1,6 @@
 """``KAN``: the network. Verbs live in mixins, one module each (training, attribution,
-pruning, symbolic edges, io); this module holds construction and evaluation."""
+pruning, symbolic edges, io); this module holds construction, evaluation and the helpers
+the mixins share (``check_input``, ``layer_input``, ``mark_changed``, ``version``, ``score``)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from .edges import EdgeId, as_edge
 from .io import IOMixin
 from .layer import KANLayer
 from .pruning import PruningMixin
+from .report import model_repr
 from .symbolic_edges import SymbolicMixin
 from .training import TrainingMixin
-from .validation import as_matrix, check_width
+from .validation import as_matrix, check_width, check_xy
 
 __all__ = ["KAN"]
 
@@ -54,12 +56,14 @@ class KAN(TrainingMixin, AttributionMixin, PruningMixin, SymbolicMixin, IOMixin,
     ----------
     width : list of int
     layers : nn.ModuleList of KANLayer
-    history_ : dict of lists (``step``, ``train_rmse``, ``test_rmse``, ``reg``), after ``fit``
+    history_ : dict of lists, the training log of ``fit``: ``step``, ``train_rmse``,
+        ``test_rmse``, ``reg`` and ``train_loss`` (see ``fit`` for what each records)
     X_fit_ : (n_samples, width[0]) tensor, training inputs of the last ``fit``; verbs that need
         samples use it when called with ``X=None``
     variables_ : input names, from the data of the last ``fit`` when it had names
     edge_scores_, node_scores_ : attribution scores, after ``attribute`` (or ``prune``)
     symbolic_fits_ : dict EdgeId -> SymbolicFit of the fixed edges
+    version : int, read-only; grows whenever the model changes (see ``version``)
 
     Notes
     -----
@@ -106,13 +110,16 @@ class KAN(TrainingMixin, AttributionMixin, PruningMixin, SymbolicMixin, IOMixin,
         for layer in self.layers:
             layer.node_scale.requires_grad_(affine_trainable)
             layer.node_bias.requires_grad_(affine_trainable)
-        self.history_ = {"step": [], "train_rmse": [], "test_rmse": [], "reg": []}
+        self.history_ = {"step": [], "train_loss": [], "train_rmse": [], "test_rmse": [],
+                         "reg": []}
         self.X_fit_ = None
         self.variables_ = None
         self.output_names_ = None
         self.edge_scores_ = None
         self.node_scores_ = None
         self.symbolic_fits_ = {}
+        self._version_count = 0
+        self._fingerprint = self._tensor_fingerprint()
 
     # ------------------------------------------------------------------ properties
     @property
@@ -151,27 +158,85 @@ class KAN(TrainingMixin, AttributionMixin, PruningMixin, SymbolicMixin, IOMixin,
             return "pruned"
         return "symbolic" if bool(layer.symbolic[i, j]) else "spline"
 
+    # ------------------------------------------------------------------ version
+    def _tensor_fingerprint(self) -> tuple:
+        # version counters catch in-place writes (``with torch.no_grad(): p += 1``,
+        # ``load_state_dict``); data pointers and shapes catch ``.data = ...`` assignments.
+        # Private torch API: ``Tensor._version`` (listed in docs/PRIVATE_APIS.md).
+        return tuple((t._version, t.data_ptr(), tuple(t.shape))
+                     for t in (*self.parameters(), *self.buffers()))
+
+    @property
+    def version(self) -> int:
+        """A counter that grows whenever the model changes; compare two reads to know.
+
+        Every mutating verb (``fit``, ``prune``, ``fix_symbolic``, ``load_state``, ...) bumps
+        it. Parameters or buffers edited by hand (``with torch.no_grad(): layer.coef += 1``,
+        ``load_state_dict``, ``p.data = t``) are noticed when ``version`` is read next, by a
+        fingerprint of the tensors' version counters and storage pointers. Not noticed: writes
+        through ``p.data`` in place (``p.data.add_(1)``, which torch does not count), and plain
+        attributes set by hand; call ``mark_changed()`` after those. Queries (``predict``,
+        ``activations``, ``suggest_symbolic``, ``attribution``, ``formula``) leave it as is.
+        """
+        fp = self._tensor_fingerprint()
+        if fp != self._fingerprint:
+            self._fingerprint = fp
+            self._version_count += 1
+        return self._version_count
+
+    def changed_since(self, version: int) -> bool:
+        """Whether the model changed after ``version`` (an earlier read of ``model.version``)."""
+        return self.version != version
+
+    def mark_changed(self):
+        """Record that the model changed: drops derived state (attribution scores) and bumps
+        ``version``. Every mutating verb calls it; call it yourself after editing the model in
+        a way ``version`` cannot see (see there). Returns self."""
+        self.edge_scores_ = None
+        self.node_scores_ = None
+        self._fingerprint = self._tensor_fingerprint()
+        self._version_count += 1
+        return self
+
     # ------------------------------------------------------------------ evaluation
-    def _check_input(self, x) -> torch.Tensor:
+    def check_input(self, x) -> torch.Tensor:
+        """``x`` as a (batch, width[0]) tensor of the model's dtype and device.
+
+        A tensor that already is one is returned as is (no copy, no scan); anything else is
+        validated (shape, finiteness) with an error that says what to fix.
+        """
         if isinstance(x, torch.Tensor) and x.ndim == 2 and x.shape[1] == self.width[0] \
                 and x.dtype == self.dtype and x.device == self.device:
             return x  # hot path: no copies, no finiteness scan
         return as_matrix(x, "X", n_cols=self.width[0], dtype=self.dtype, device=self.device,
                          what="input columns")
 
+    _check_input = check_input  # the name used before it was public
+
     def forward(self, x) -> torch.Tensor:
         """(batch, width[0]) -> (batch, width[-1]); the fast path."""
-        x = self._check_input(x)
+        x = self.check_input(x)
         for layer in self.layers:
             x = layer(x)
         return x
 
     def layer_inputs(self, x) -> list[torch.Tensor]:
         """Inputs of every layer and the output: ``len(width)`` tensors (batch, width[l])."""
-        xs = [self._check_input(x)]
+        xs = [self.check_input(x)]
         for layer in self.layers:
             xs.append(layer(xs[-1]))
         return xs
+
+    def layer_input(self, x, layer: int) -> torch.Tensor:
+        """Inputs of layer ``layer`` for model inputs ``x``: (batch, width[0]) ->
+        (batch, width[layer]); only the layers before it run (gradients flow as in forward)."""
+        if not 0 <= int(layer) <= self.depth:
+            raise IndexError(f"layer {layer} does not exist: layers are 0..{self.depth - 1} "
+                             f"({self.depth} = the outputs)")
+        x = self.check_input(x)
+        for lay in self.layers[:int(layer)]:
+            x = lay(x)
+        return x
 
     def activations(self, x, layer: int | None = None):
         """Per-edge values for inspection.
@@ -191,9 +256,19 @@ class KAN(TrainingMixin, AttributionMixin, PruningMixin, SymbolicMixin, IOMixin,
         with torch.no_grad():
             return self.forward(X)
 
+    def score(self, X, y) -> float:
+        """Root mean squared error of ``predict(X)`` against ``y``, over all samples and
+        outputs: ``sqrt(mean((predict(X) - y) ** 2))``. A float; lower is better (not
+        scikit-learn's higher-is-better ``score``). ``y``: (n, width[-1]) or (n,) for one output.
+        """
+        X, y = check_xy(X, y, self.width[0], self.width[-1], dtype=self.dtype,
+                        device=self.device)
+        with torch.no_grad():
+            return float(((self.forward(X) - y) ** 2).mean().sqrt())
+
     def _require_samples(self, X, verb: str) -> torch.Tensor:
         if X is not None:
-            return self._check_input(X)
+            return self.check_input(X)
         if self.X_fit_ is None:
             raise RuntimeError(
                 f"{verb} needs input samples: pass X=... (shape (n, {self.width[0]})) or call "
@@ -202,6 +277,4 @@ class KAN(TrainingMixin, AttributionMixin, PruningMixin, SymbolicMixin, IOMixin,
         return self.X_fit_
 
     def __repr__(self) -> str:
-        from .report import model_repr
-
         return model_repr(self)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 
 from .edges import EdgeId, as_edge, check_node
+from .validation import positional_thresholds
 
 __all__ = ["PruningMixin"]
 
@@ -12,45 +15,60 @@ __all__ = ["PruningMixin"]
 class PruningMixin:
     """Pruning verbs for ``KAN``."""
 
-    def prune(self, node_th=1e-2, edge_th=3e-2, X=None):
+    def prune(self, *args, node_th=1e-2, edge_th=3e-2, X=None):
         """Mask weak hidden nodes, then weak edges, by attribution score. In place; returns self.
 
         As pykan: hidden nodes scoring below ``node_th`` lose all their edges; scores are then
         recomputed and edges scoring below ``edge_th`` are masked. ``X=None`` uses the last
         ``fit``'s inputs. Undo with ``unprune`` (masks only: no parameter is changed).
+        ``preview_prune`` answers, without changing anything, which edges this would mask.
+        The thresholds are keyword-only (``prune(node_th, edge_th)`` positionally still works
+        but is deprecated).
         """
+        node_th, edge_th = positional_thresholds("KAN.prune", args, ("node_th", "edge_th"),
+                                                 dict(node_th=node_th, edge_th=edge_th))
         x = self._require_samples(X, "prune")
         for th, name in ((node_th, "node_th"), (edge_th, "edge_th")):
             if not th >= 0:
                 raise ValueError(f"{name} must be a number >= 0; got {th!r}")
-        self.attribute(x)
+        _, node_scores = self.attribution(x)
         for m in range(1, self.depth):  # hidden node layers
-            weak = torch.nonzero(self.node_scores_[m] <= node_th).flatten().tolist()
+            weak = torch.nonzero(node_scores[m] <= node_th).flatten().tolist()
             for j in weak:
                 self._mask_node(m, j)
-        self.attribute(x)
+        edge_scores, _ = self.attribution(x)
         for l, layer in enumerate(self.layers):
-            keep = (self.edge_scores_[l] > edge_th).to(layer.mask.dtype)
+            keep = (edge_scores[l] > edge_th).to(layer.mask.dtype)
             layer.mask.mul_(keep)
-        self._model_changed()
+        self.mark_changed()
         return self
 
-    def pruning_preview(self, edge_th=3e-2, X=None) -> list[EdgeId]:
-        """Live edges that ``prune(edge_th=...)`` would mask by their current score (no change)."""
-        x = self._require_samples(X, "pruning_preview")
-        if self.edge_scores_ is None:
-            self.attribute(x)
-        out = []
-        for l, layer in enumerate(self.layers):
-            weak = (self.edge_scores_[l] <= edge_th) & (layer.mask > 0)
-            out += [EdgeId(l, int(i), int(j)) for i, j in torch.nonzero(weak).tolist()]
-        return out
+    def preview_prune(self, *, node_th=1e-2, edge_th=3e-2, X=None) -> list[EdgeId]:
+        """Live edges that ``prune(node_th=..., edge_th=..., X=...)`` would mask, exactly.
+
+        Computed by pruning a copy: this model is unchanged (no parameter, mask or fitted
+        attribute is written). Returns EdgeIds in ``edges()`` order.
+        """
+        x = self._require_samples(X, "preview_prune")
+        pruned = self.copy().prune(node_th=node_th, edge_th=edge_th, X=x)
+        return [e for e in self.edges() if self.edge_mode(e) != "pruned"
+                and pruned.edge_mode(e) == "pruned"]
+
+    def pruning_preview(self, edge_th=3e-2, X=None, node_th=1e-2) -> list[EdgeId]:
+        """Deprecated: use ``preview_prune(node_th=..., edge_th=...)``, which it calls.
+
+        (It used to list edges only, by their scores before the node step.)
+        """
+        warnings.warn("KAN.pruning_preview is deprecated; use "
+                      "KAN.preview_prune(node_th=..., edge_th=...)", DeprecationWarning,
+                      stacklevel=2)
+        return self.preview_prune(node_th=node_th, edge_th=edge_th, X=X)
 
     def prune_edge(self, edge):
         """Mask one edge. In place; returns self."""
         l, i, j = as_edge(edge, self.width)
         self.layers[l].mask[i, j] = 0
-        self._model_changed()
+        self.mark_changed()
         return self
 
     def _mask_node(self, m: int, j: int):
@@ -64,7 +82,7 @@ class PruningMixin:
         In place; returns self."""
         m, j = check_node(layer, i, self.width)
         self._mask_node(m, j)
-        self._model_changed()
+        self.mark_changed()
         return self
 
     def prune_input(self, i):
@@ -84,7 +102,7 @@ class PruningMixin:
         else:
             l, i, j = as_edge(edge, self.width)
             self.layers[l].mask[i, j] = 1
-        self._model_changed()
+        self.mark_changed()
         return self
 
     def dead_nodes(self) -> list[tuple[int, int]]:
@@ -115,38 +133,16 @@ class PruningMixin:
             xs = self.layer_inputs(torch.zeros(1, self.width[0], dtype=self.dtype,
                                                device=self.device))
             for l, layer in enumerate(new.layers):
-                ki = torch.tensor(keep[l], dtype=torch.long, device=self.device)
-                ko = torch.tensor(keep[l + 1], dtype=torch.long, device=self.device)
                 gone = [i for i in range(layer.n_in) if i not in keep[l]]
                 if gone:
                     acts = self.layers[l].activations(xs[l])[0]  # (n_out, n_in)
                     const = acts[:, gone].sum(1)  # (n_out,)
                     layer.node_bias += layer.node_scale * const
-                _slice_layer(layer, ki, ko)
+                layer.subset(keep[l], keep[l + 1])
         new.width = [len(k) for k in keep]
         new.symbolic_fits_ = _remap_fits(self.symbolic_fits_, keep)
-        new._model_changed()
+        new.mark_changed()
         return new
-
-
-def _slice_layer(layer, ki, ko):
-    """Keep inputs ``ki`` and outputs ``ko`` of ``layer`` (in place)."""
-    pos_i = {int(v): n for n, v in enumerate(ki)}
-    pos_o = {int(v): n for n, v in enumerate(ko)}
-    for name in ("coef", "scale_base", "scale_sp", "sym_affine"):
-        p = getattr(layer, name)
-        p.data = p.data[ki][:, ko].contiguous()
-    for name in ("node_scale", "node_bias"):
-        p = getattr(layer, name)
-        p.data = p.data[ko].contiguous()
-    layer.knots = layer.knots[ki].contiguous()
-    layer.grid_changed()
-    layer.mask = layer.mask[ki][:, ko].contiguous()
-    layer.symbolic = layer.symbolic[ki][:, ko].contiguous()
-    layer.sym_names = {(pos_i[i], pos_o[j]): f for (i, j), f in layer.sym_names.items()
-                       if i in pos_i and j in pos_o}
-    layer.n_in, layer.n_out = len(ki), len(ko)
-    layer._groups = None
 
 
 def _remap_fits(fits: dict, keep: list[list[int]]) -> dict:

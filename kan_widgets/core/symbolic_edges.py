@@ -58,6 +58,15 @@ class SymbolicFit(NamedTuple):
     c: float
     d: float
 
+    def evaluate(self, x, safe: bool = True):
+        """``c * f(a * x + b) + d`` on the tensor ``x`` (any shape; same shape back).
+
+        ``safe=True`` uses the singularity-safe variant of ``f`` (what the model computes);
+        ``safe=False`` the exact function (NaN/inf outside its domain).
+        """
+        f = get_function(self.name)
+        return self.c * (f.safe_fn if safe else f.fn)(self.a * x + self.b) + self.d
+
 
 class SymbolicDomainWarning(RuntimeWarning):
     """Some edge inputs lie outside the fixed function's domain; the singularity-safe variant
@@ -103,12 +112,9 @@ class SymbolicMixin:
         return torch.cat([layer.scale_base.unsqueeze(1),
                           layer.scale_sp.unsqueeze(1) * layer.coef.transpose(1, 2)], dim=1)
 
-    def _layer_input(self, l: int, x: torch.Tensor) -> torch.Tensor:
-        """Inputs of layer ``l`` for model inputs ``x`` (only the layers before it run)."""
+    def _inputs_of(self, l: int, x: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
-            for layer in self.layers[:l]:
-                x = layer(x)
-        return x.detach()
+            return self.layer_input(x, l).detach()
 
     def _edge_samples(self, l: int, x_l: torch.Tensor, pairs):
         """Inputs, spline values and flatness floors of edges ``pairs`` [(src, dst), ...] of
@@ -147,7 +153,7 @@ class SymbolicMixin:
         return e
 
     def _fit_edge(self, e: EdgeId, names, X):
-        x_l = self._layer_input(e.layer, self._require_samples(X, "fitting a symbolic function"))
+        x_l = self._inputs_of(e.layer, self._require_samples(X, "fitting a symbolic function"))
         xs, ys, floor = self._edge_samples(e.layer, x_l, [(e.src, e.dst)])
         self._check_in_range(e, xs[0])
         try:
@@ -220,12 +226,12 @@ class SymbolicMixin:
                              f"{layer.sym_affine.dtype}")
         layer.set_symbolic(e.src, e.dst, name, affine.to(layer.sym_affine.device))
         self.symbolic_fits_[e] = sf
-        self._model_changed()
+        self.mark_changed()
         return self
 
     def _check_unfitted(self, e, sf, X):
         """r² of ``f(x)`` as is, and a warning when inputs leave the domain."""
-        x_l = self._layer_input(e.layer, self._require_samples(X, "fix_symbolic"))
+        x_l = self._inputs_of(e.layer, self._require_samples(X, "fix_symbolic"))
         xs, ys, floor = self._edge_samples(e.layer, x_l, [(e.src, e.dst)])
         f = get_function(sf.name)
         dom = domain_of(f)
@@ -236,7 +242,7 @@ class SymbolicMixin:
                               f"domain of {sf.name!r}; the model evaluates its singularity-safe "
                               "variant there (use fit=True to fit a, b)", SymbolicDomainWarning,
                               stacklevel=3)
-        z = f.safe_fn(xs[0])
+        z = sf.evaluate(xs[0])  # a=1, b=0, c=1, d=0: f(x) as is
         sse = float(((ys[0] - z) ** 2).sum())
         sst = float(((ys[0] - ys[0].mean()) ** 2).sum())
         r2 = 1 - sse / max(sst, float(floor[0]), 1e-300)
@@ -250,7 +256,7 @@ class SymbolicMixin:
         if bool(layer.symbolic[e.src, e.dst]):
             layer.set_symbolic(e.src, e.dst, None)
         self.symbolic_fits_.pop(e, None)
-        self._model_changed()
+        self.mark_changed()
         return self
 
     def auto_symbolic(self, lib=None, r2_threshold=0.9, weight_simple=1.2, X=None, layers=None,
@@ -290,7 +296,7 @@ class SymbolicMixin:
             live = ((layer.mask > 0) & ~layer.symbolic).nonzero().tolist()
             if not live:
                 continue
-            x_l = self._layer_input(l, x)
+            x_l = self._inputs_of(l, x)
             xs, ys, floor = self._edge_samples(l, x_l, [tuple(p) for p in live])
             flat = (xs.max(1).values - xs.min(1).values) <= 1e-12 * (1 + xs.abs().max(1).values)
             todo = [n for n in range(len(live)) if not flat[n]]
@@ -323,5 +329,5 @@ class SymbolicMixin:
                 RuntimeWarning, stacklevel=2,
             )
         self.auto_symbolic_report_ = report
-        self._model_changed()
+        self.mark_changed()
         return self

@@ -9,6 +9,7 @@ import warnings
 
 import torch
 
+from .grid import update_layer_grid
 from .lbfgs import LBFGS
 from .regularizer import first_layer_inputs, regularization
 from .validation import check_xy, unpack_data
@@ -32,14 +33,12 @@ class TrainingMixin:
 
         In place; returns self. ``X=None`` uses the inputs of the last ``fit``.
         """
-        from .grid import update_layer_grid
-
         x = self._require_samples(X, "update_grid")
         with torch.no_grad():
             for layer in self.layers:
                 update_layer_grid(layer, x)
                 x = layer(x)
-        self._model_changed()
+        self.mark_changed()
         return self
 
     def refine(self, grid: int, X=None):
@@ -50,8 +49,6 @@ class TrainingMixin:
         ``model.refine(20).fit(data)`` works. (pykan's ``refine`` returns a new model;
         use ``model.copy().refine(g)`` for that.)
         """
-        from .grid import update_layer_grid
-
         if isinstance(grid, bool) or not isinstance(grid, int) or grid < 1:
             raise ValueError(f"refine(grid): grid must be an int >= 1; got {grid!r}")
         x = self._require_samples(X, "refine")
@@ -60,13 +57,8 @@ class TrainingMixin:
                 update_layer_grid(layer, x, grid)
                 x = layer(x)
         self.config["grid"] = grid
-        self._model_changed()
+        self.mark_changed()
         return self
-
-    def _model_changed(self):
-        """Derived state (attribution scores) no longer matches the parameters."""
-        self.edge_scores_ = None
-        self.node_scores_ = None
 
     def fit(self, data, y=None, *, steps=100, opt="LBFGS", lr=1.0, batch=-1, lamb=0.0,
             lamb_l1=1.0, lamb_entropy=2.0, lamb_coef=0.0, lamb_coefdiff=0.0, update_grid=True,
@@ -244,5 +236,5 @@ class TrainingMixin:
                 optimizer.release()  # parameters get their own storage back
             if bar is not None:
                 bar.close()
-            self._model_changed()
+            self.mark_changed()
         return self

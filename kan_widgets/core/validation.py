@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 import torch
 
-__all__ = ["check_width", "as_matrix", "check_xy", "unpack_data"]
+__all__ = ["check_width", "as_matrix", "check_xy", "unpack_data", "positional_thresholds"]
 
 
 def check_width(width) -> list[int]:
@@ -106,3 +107,20 @@ def unpack_data(data, y=None, X_test=None, y_test=None):
     if hasattr(data, "columns"):  # a DataFrame keeps its column names
         names = ([str(c) for c in data.columns], None)
     return data, y, X_test, y_test, names
+
+
+def positional_thresholds(where, args, order, given):
+    """Thresholds passed positionally (deprecated): map ``args`` onto ``order`` with a
+    ``DeprecationWarning``; a positional value overrides the keyword's default.
+
+    Returns the values of ``order``, in that order, from ``given`` updated by ``args``.
+    """
+    if len(args) > len(order):
+        raise TypeError(f"{where} takes at most {len(order)} positional thresholds "
+                        f"({', '.join(order)}); pass them by keyword")
+    if args:
+        warnings.warn(f"{where}: pass thresholds by keyword ("
+                      + ", ".join(f"{n}=..." for n in order) + "); positional thresholds "
+                      "are deprecated", DeprecationWarning, stacklevel=3)
+        given = {**given, **dict(zip(order, args))}
+    return tuple(given[n] for n in order)

@@ -27,9 +27,11 @@ def assert_same_state(a: dict, b: dict):
     assert a["state_dict"].keys() == b["state_dict"].keys()
     for k, v in a["state_dict"].items():
         w = b["state_dict"][k]
+        if k.endswith("_extra_state"):  # symbolic function names
+            assert v == w, f"{k} differs"
+            continue
         assert v.dtype == w.dtype and v.shape == w.shape, k
         assert torch.equal(v, w), f"{k} differs"
-    assert a["sym_names"] == b["sym_names"]
     assert a["symbolic_fits"] == b["symbolic_fits"]
     assert a["history"] == b["history"]
 
