@@ -1,7 +1,9 @@
 """Undo / redo of Explorer actions by full model snapshots (``KAN.state()``).
 
-A snapshot is plain data plus tensors and restores the model bit for bit, including grid
-sizes changed by ``refine`` (which a ``state_dict`` load could not). Each action stores the
+"History" here means the undo history (``UndoHistory``, ``Session.undo_history``); the model's
+training log is ``KAN.history_``. A snapshot is plain data plus tensors and restores the model
+bit for bit in place (``KAN.load_state``), including grid sizes changed by ``refine`` (which a
+``state_dict`` load could not). Each action stores the
 model as it was *before* it ran, taken right then, so a model also changed outside the
 Explorer between two actions is still restored to exactly what the action saw.
 """
@@ -10,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["Step", "History", "restore_state"]
+__all__ = ["Step", "UndoHistory", "History", "restore_state"]
 
 
 @dataclass
@@ -35,7 +37,7 @@ class Step:
     after: dict | None = field(default=None, repr=False)
 
 
-class History:
+class UndoHistory:
     """A linear undo/redo history; a new action drops whatever could be redone.
 
     Parameters
@@ -93,15 +95,10 @@ class History:
         return len(self.done)
 
 
-def restore_state(model, state: dict) -> None:
-    """Make ``model`` equal to ``state`` (from ``model.state()``) bit for bit, *in place*.
+History = UndoHistory  # the name before "history" meant three things; kept for old imports
 
-    The notebook's own ``model`` variable keeps pointing at the restored model: a fresh model
-    is built from the snapshot and its attributes (parameters, buffers, layers, fitted
-    attributes) are moved into the existing object.
-    """
-    device = model.device
-    new = type(model).from_state(state)
-    if new.device != device:
-        new = new.to(device)
-    model.__dict__.update(new.__dict__)
+
+def restore_state(model, state: dict) -> None:
+    """Make ``model`` equal to ``state`` (from ``model.state()``) bit for bit, *in place*
+    (``model.load_state``): the notebook's own ``model`` variable keeps pointing at it."""
+    model.load_state(state)

@@ -5,8 +5,9 @@
 ``edge_detail`` is the large view of one edge with the samples it sees; ``fix_previews`` says
 what fixing an edge to each candidate would do to the loss, without touching the model.
 
-All functions read the model only; call them under the session lock when other threads may
-mutate it.
+All functions read the model only (they never call a verb such as ``attribute``: scores are
+passed in, e.g. from ``model.attribution``); call them under the session lock when other
+threads may mutate it.
 """
 
 from __future__ import annotations
@@ -17,12 +18,9 @@ import numpy as np
 import torch
 
 from ..core.edges import EdgeId, as_edge
-from ..core.functions import get_function
 
 __all__ = ["NetworkScene", "EdgeDetail", "build_scene", "edge_detail", "fix_previews",
-           "candidate_curve", "formula_text", "FormulaText", "ALPHA_LEVELS", "MODES"]
-
-MODES = ("spline", "symbolic", "pruned")
+           "candidate_curve", "formula_text", "FormulaText", "ALPHA_LEVELS"]
 # Opacity is bucketed: plotly gives one opacity per line trace, so curves are grouped into a few
 # traces per level instead of one trace per edge (fewer traces = faster updates).
 ALPHA_LEVELS = np.array([0.12, 0.3, 0.5, 0.75, 1.0])
@@ -119,7 +117,19 @@ def _opacity_level(scores: np.ndarray) -> np.ndarray:
     return np.abs(alpha[:, None] - ALPHA_LEVELS[None, :]).argmin(1)
 
 
-def build_scene(model, layout, n_points: int = 24, scores: bool = True) -> NetworkScene:
+def _scores_of(model, scores):
+    """Edge scores to show: the given list, else the model's stored ``edge_scores_``, else
+    (``scores=True``) computed on the last fit's inputs without storing; None when unknown."""
+    if scores is None or scores is False:
+        return None
+    if scores is True:
+        if model.edge_scores_ is not None:
+            return model.edge_scores_
+        return model.attribution()[0] if model.X_fit_ is not None else None
+    return scores
+
+
+def build_scene(model, layout, n_points: int = 24, scores=True) -> NetworkScene:
     """Every edge's curve in its cell, modes, scores and opacity levels.
 
     Parameters
@@ -127,12 +137,13 @@ def build_scene(model, layout, n_points: int = 24, scores: bool = True) -> Netwo
     model : KAN
     layout : NetworkLayout of ``model.width``
     n_points : samples per curve (24 looks smooth at cell size)
-    scores : attribute the model first when its scores are stale (needs ``model.X_fit_``)
+    scores : edge scores per layer (``model.attribution(X)[0]``); True (default) uses the
+        model's stored ``edge_scores_`` or computes them on ``model.X_fit_`` without storing;
+        None or False draws without scores
     """
     if list(layout.width) != list(model.width):
         raise ValueError(f"layout is for width {layout.width}, model has {model.width}")
-    if scores and model.edge_scores_ is None and model.X_fit_ is not None:
-        model.attribute()
+    edge_scores = _scores_of(model, scores)
     t = torch.linspace(0, 1, n_points, dtype=model.dtype, device=model.device)
     vals, modes, score = [], [], []
     with torch.no_grad():
@@ -144,8 +155,8 @@ def build_scene(model, layout, n_points: int = 24, scores: bool = True) -> Netwo
             mode = np.where(_np(layer.mask).ravel() == 0, "pruned",
                             np.where(layer.symbolic.cpu().numpy().ravel(), "symbolic", "spline"))
             modes.append(mode)
-            if model.edge_scores_ is not None:
-                score.append(_np(model.edge_scores_[l]).ravel())
+            if edge_scores is not None:
+                score.append(_np(edge_scores[l]).ravel())
             else:
                 score.append(np.full(layer.n_in * layer.n_out, np.nan))
     v = np.concatenate(vals)  # (n_edges, P)
@@ -175,28 +186,22 @@ def build_scene(model, layout, n_points: int = 24, scores: bool = True) -> Netwo
                         curve_y=cy, functions=functions, r2=r2)
 
 
-def _layer_input(model, X: torch.Tensor, layer: int) -> torch.Tensor:
-    x = X
-    for lay in model.layers[:layer]:
-        x = lay(x)
-    return x
-
-
 def edge_detail(model, edge, X=None, n_points: int = 200, max_samples: int = 1000,
-                names=None) -> EdgeDetail:
+                names=None, scores=True) -> EdgeDetail:
     """The function of ``edge`` on a fine grid and on (up to ``max_samples``) samples.
 
     ``X`` defaults to the inputs of the model's last fit; without samples only the curve is
-    given. ``names`` is a list of node-label lists (``NetworkLayout.node_labels``).
+    given. ``names`` is a list of node-label lists (``NetworkLayout.node_labels``);
+    ``scores`` as in ``build_scene``.
     """
     e = as_edge(edge, model.width)
     layer = model.layers[e.layer]
     with torch.no_grad():
-        X = model.X_fit_ if X is None else model._check_input(X)
+        X = model.X_fit_ if X is None else model.check_input(X)
         sx = sy = np.array([])
         if X is not None:
             X = X[:max_samples]
-            xl = _layer_input(model, X, e.layer)
+            xl = model.layer_input(X, e.layer)
             sx = _np(xl[:, e.src])
             sy = _np(layer.activations(xl)[:, e.dst, e.src])
         lo, hi = (float(v[e.src]) for v in _input_ranges(layer))
@@ -208,8 +213,9 @@ def edge_detail(model, edge, X=None, n_points: int = 200, max_samples: int = 100
         cy = _np(layer.activations(g)[:, e.dst, e.src])
     mode = model.edge_mode(e)
     fit = model.symbolic_fits_.get(e) if mode == "symbolic" else None
-    score = (float("nan") if model.edge_scores_ is None
-             else float(model.edge_scores_[e.layer][e.src, e.dst]))
+    edge_scores = _scores_of(model, scores)
+    score = (float("nan") if edge_scores is None
+             else float(edge_scores[e.layer][e.src, e.dst]))
     src = names[e.layer][e.src] if names else f"{e.layer}.{e.src}"
     dst = names[e.layer + 1][e.dst] if names else f"{e.layer + 1}.{e.dst}"
     return EdgeDetail(edge=e, mode=mode, function=fit.name if fit else "",
@@ -221,8 +227,7 @@ def candidate_curve(fit, x) -> np.ndarray:
     """``c * f(a * x + b) + d`` of a ``SymbolicFit`` on the points ``x`` (exact ``f``)."""
     xt = torch.tensor(np.array(x, dtype=np.float64))
     with torch.no_grad():
-        y = fit.c * get_function(fit.name).fn(fit.a * xt + fit.b) + fit.d
-    y = np.asarray(y, dtype=np.float64)
+        y = np.asarray(fit.evaluate(xt, safe=False), dtype=np.float64)
     return np.where(np.isfinite(y), y, np.nan)
 
 
@@ -238,18 +243,15 @@ def fix_previews(model, edge, fits, X, y) -> np.ndarray:
         return np.array([])
     layer = model.layers[e.layer]
     with torch.no_grad():
-        X = model._check_input(X)
+        X = model.check_input(X)
         y = torch.as_tensor(y, dtype=model.dtype, device=model.device).reshape(len(X), -1)
-        xl = _layer_input(model, X, e.layer)
+        xl = model.layer_input(X, e.layer)
         out = layer(xl)  # (B, n_out)
         old = layer.activations(xl)[:, e.dst, e.src]  # (B,)
         xi = xl[:, e.src]
         mask = layer.mask[e.src, e.dst]
-        news = []
-        for f in fits:  # a handful of candidates; each is one elementwise op
-            v = f.c * get_function(f.name).safe_fn(f.a * xi + f.b) + f.d
-            news.append(v * mask)
-        new = torch.stack(news)  # (K, B)
+        # a handful of candidates; each is one elementwise op
+        new = torch.stack([f.evaluate(xi) * mask for f in fits])  # (K, B)
         outs = out.unsqueeze(0).repeat(len(fits), 1, 1)  # (K, B, n_out)
         outs[:, :, e.dst] += layer.node_scale[e.dst] * (new - old)
         z = outs.reshape(-1, out.shape[1])

@@ -23,11 +23,11 @@ import torch
 from traitlets import Any, Bool, HasTraits, Int, List, Unicode
 
 from ..core.edges import EdgeId, as_edge
-from ..core.validation import unpack_data
-from .history import History, Step, restore_state
+from ..core.validation import positional_thresholds, unpack_data
+from .history import Step, UndoHistory, restore_state
 from .layout import NetworkLayout
 from .scene import build_scene, edge_detail, fix_previews, formula_text
-from .training import ModelLock, TrainingMixin
+from .training import ModelLock, TrainCommands
 
 __all__ = ["Session", "ModelLock"]
 
@@ -39,7 +39,7 @@ def _accepts(fn, name: str) -> bool:
         return False
 
 
-class Session(TrainingMixin, HasTraits):
+class Session(TrainCommands, HasTraits):
     """State and commands of one Explorer.
 
     Parameters
@@ -58,7 +58,18 @@ class Session(TrainingMixin, HasTraits):
     message, message_level : last message and "info", "warning" or "error"
     training : a fit is running
     live : bumped during training at a bounded rate (draw ``model`` and ``train_log``)
-    preview : edges a pruning threshold would remove (``preview_prune``)
+    preview : edges ``prune`` would mask with the thresholds last previewed (``preview_prune``)
+
+    Attributes
+    ----------
+    undo_history : UndoHistory of the commands (``history`` is its old name); the model's
+        training log is ``model.history_``
+
+    Vocabulary: the commands carry the core verbs' names and keyword-only arguments
+    (``fix_symbolic``, ``unfix_symbolic``, ``prune_edge``, ``unprune``,
+    ``prune(node_th=..., edge_th=...)``, ``preview_prune(...)``, ``refine``,
+    ``auto_symbolic``); ``restore`` is the edge panel's Restore button: ``unprune`` on a
+    pruned edge, ``unfix_symbolic`` on a symbolic one.
     can_undo, can_redo
     """
 
@@ -96,7 +107,7 @@ class Session(TrainingMixin, HasTraits):
         self._stop = threading.Event()
         self._thread = None
         test, train = self.losses()
-        self.history = History(test, train, max_steps=max_history)
+        self.undo_history = UndoHistory(test, train, max_steps=max_history)
 
     # ------------------------------------------------------------------ reading
     @property
@@ -105,15 +116,31 @@ class Session(TrainingMixin, HasTraits):
         return self.X if self.X is not None else self.model.X_fit_
 
     def losses(self) -> tuple[float, float]:
-        """(test RMSE, train RMSE) of the model now; test falls back to train, NaN without data."""
+        """(test RMSE, train RMSE) of the model now (``model.score``); test falls back to train,
+        NaN without data."""
         if self.X is None:
             return float("nan"), float("nan")
-        with self.lock, torch.no_grad():
-            train = float(((self.model(self.X) - self.y) ** 2).mean().sqrt())
-            test = train
-            if self.X_test is not None:
-                test = float(((self.model(self.X_test) - self.y_test) ** 2).mean().sqrt())
+        with self.lock:
+            train = self.model.score(self.X, self.y)
+            test = train if self.X_test is None else self.model.score(self.X_test, self.y_test)
         return test, train
+
+    @property
+    def history(self) -> UndoHistory:
+        """Deprecated name of ``undo_history``."""
+        warnings.warn("Session.history is deprecated: use Session.undo_history (the model's "
+                      "training log is model.history_)", DeprecationWarning, stacklevel=2)
+        return self.undo_history
+
+    def scores(self, fresh=False):
+        """``model.attribution`` on the session's samples, kept in the session's cache (the
+        model is not written); None without samples. ``fresh`` recomputes."""
+        if self.samples is None:
+            return None
+        with self.lock:
+            if fresh:
+                self._cache.pop(("scores",), None)
+            return self._cached(("scores",), lambda: self.model.attribution(self.samples)[0])
 
     def scene(self, n_points=24, fresh_scores=False):
         """The network drawn as plain numbers (``explore.scene.NetworkScene``).
@@ -121,18 +148,16 @@ class Session(TrainingMixin, HasTraits):
         ``fresh_scores`` recomputes the attribution scores first (live frames while training,
         when the model moved but its scores were not reset yet)."""
         with self.lock:
-            if (fresh_scores or self.model.edge_scores_ is None) and self.samples is not None:
-                self.model.attribute(self.samples)
-            return build_scene(self.model, self.layout, n_points=n_points)
+            return build_scene(self.model, self.layout, n_points=n_points,
+                               scores=self.scores(fresh=fresh_scores))
 
     def edge_detail(self, edge=None):
         """The selected (or given) edge, large, with its samples (``EdgeDetail``)."""
         e = self._edge(edge)
         with self.lock:
-            if self.model.edge_scores_ is None and self.samples is not None:
-                self.model.attribute(self.samples)  # the panel shows the edge's score
             return self._cached(("detail", e), lambda: edge_detail(
-                self.model, e, self.samples, names=self.layout.node_labels))
+                self.model, e, self.samples, names=self.layout.node_labels,
+                scores=self.scores()))
 
     def suggestions(self, edge=None, topk=5) -> list:
         """``model.suggest_symbolic`` of the edge, ranked, cached until the model changes."""
@@ -184,16 +209,17 @@ class Session(TrainingMixin, HasTraits):
             raise
         return self
 
-    def preview_prune(self, edge_th=3e-2, node_th=1e-2) -> list[EdgeId]:
-        """Edges that ``prune(edge_th, node_th)`` would mask, exactly (pruned on a copy);
-        also stored in the ``preview`` trait. Use ``clear_preview`` to hide them."""
+    def preview_prune(self, *args, node_th=1e-2, edge_th=3e-2) -> list[EdgeId]:
+        """Edges that ``prune(node_th=..., edge_th=...)`` would mask: ``model.preview_prune``
+        (exact, on a copy) on the session's samples, cached; also stored in the ``preview``
+        trait. Use ``clear_preview`` to hide them. (Positional thresholds, in the old order
+        ``edge_th, node_th``, still work but are deprecated.)"""
+        edge_th, node_th = positional_thresholds("Session.preview_prune", args,
+                                                 ("edge_th", "node_th"),
+                                                 dict(node_th=node_th, edge_th=edge_th))
         with self.lock:
-            def run():
-                copy = self.model.copy()
-                self._call(copy.prune, node_th=node_th, edge_th=edge_th)
-                return [e for e in self.model.edges()
-                        if self.model.edge_mode(e) != "pruned" and copy.edge_mode(e) == "pruned"]
-            edges = self._cached(("prune_preview", edge_th, node_th), run)
+            edges = self._cached(("prune_preview", node_th, edge_th), lambda: self._call(
+                self.model.preview_prune, node_th=node_th, edge_th=edge_th))
         self.preview = list(edges)
         return edges
 
@@ -207,33 +233,45 @@ class Session(TrainingMixin, HasTraits):
         return self._mutate("fix", f"fix {e} → {name}",
                             lambda: self._call(self.model.fix_symbolic, e, name, fit=fit))
 
-    def unfix(self, edge=None):
-        """Back to the spline."""
+    def unfix_symbolic(self, edge=None):
+        """Back to the spline (``model.unfix_symbolic``)."""
         e = self._edge(edge)
         return self._mutate("unfix", f"unfix {e}", lambda: self.model.unfix_symbolic(e))
 
+    def unfix(self, edge=None):
+        """Deprecated name of ``unfix_symbolic``."""
+        warnings.warn("Session.unfix is deprecated: use Session.unfix_symbolic",
+                      DeprecationWarning, stacklevel=2)
+        return self.unfix_symbolic(edge)
+
     def prune_edge(self, edge=None):
+        """Mask one edge (``model.prune_edge``)."""
         e = self._edge(edge)
         return self._mutate("prune_edge", f"prune {e}", lambda: self.model.prune_edge(e))
 
     def unprune(self, edge=None):
+        """Unmask one edge (``model.unprune``)."""
         e = self._edge(edge)
         return self._mutate("unprune", f"unprune {e}", lambda: self.model.unprune(e))
 
     def restore(self, edge=None):
-        """Undo what was done *to this edge*: unprune a pruned edge, unfix a symbolic one."""
+        """The edge panel's Restore: ``unprune`` a pruned edge, ``unfix_symbolic`` a symbolic
+        one (what was done *to this edge*; ``undo`` is for the last action)."""
         e = self._edge(edge)
         with self.lock:
             mode = self.model.edge_mode(e)
         if mode == "pruned":
             return self.unprune(e)
         if mode == "symbolic":
-            return self.unfix(e)
+            return self.unfix_symbolic(e)
         self._set_message(f"edge {e} is already a spline", "info")
         return self
 
-    def prune(self, edge_th=3e-2, node_th=1e-2):
-        """Prune weak nodes and edges by attribution (``model.prune``)."""
+    def prune(self, *args, node_th=1e-2, edge_th=3e-2):
+        """Prune weak nodes and edges by attribution (``model.prune``, same keywords).
+        (Positional thresholds, in the old order ``edge_th, node_th``, are deprecated.)"""
+        edge_th, node_th = positional_thresholds("Session.prune", args, ("edge_th", "node_th"),
+                                                 dict(node_th=node_th, edge_th=edge_th))
         self.preview = []
         return self._mutate("prune", f"prune below {edge_th:.3g}", lambda: self._call(
             self.model.prune, node_th=node_th, edge_th=edge_th))
@@ -252,10 +290,10 @@ class Session(TrainingMixin, HasTraits):
         """Restore the model as it was before the last action (bit for bit)."""
         self._check_idle("undo")
         with self.lock:
-            if not self.history.can_undo:
+            if not self.undo_history.can_undo:
                 self._set_message("nothing to undo", "info")
                 return self
-            step = self.history.pop_undo()
+            step = self.undo_history.pop_undo()
             step.after = self.model.state()
             restore_state(self.model, step.before)
             self._changed(f"undid: {step.label}")
@@ -265,10 +303,10 @@ class Session(TrainingMixin, HasTraits):
         """Apply again the last undone action."""
         self._check_idle("redo")
         with self.lock:
-            if not self.history.can_redo:
+            if not self.undo_history.can_redo:
                 self._set_message("nothing to redo", "info")
                 return self
-            step = self.history.pop_redo()
+            step = self.undo_history.pop_redo()
             step.before = self.model.state()
             restore_state(self.model, step.after)
             step.after = None
@@ -332,7 +370,7 @@ class Session(TrainingMixin, HasTraits):
                 self._report(kind, err)
                 raise
             test, train = self.losses()
-            self.history.push(Step(label, kind, test, train, before=before))
+            self.undo_history.push(Step(label, kind, test, train, before=before))
             note = "".join(f" — {w.message}" for w in caught)
             self._changed(f"{label}: loss {_fmt(test)}{note}", "warning" if caught else "info")
         for w in caught:
@@ -342,8 +380,8 @@ class Session(TrainingMixin, HasTraits):
     def _changed(self, message, level="info"):
         """The model changed: drop caches, update flags, bump ``revision`` (views redraw)."""
         self._cache.clear()
-        self.can_undo = self.history.can_undo
-        self.can_redo = self.history.can_redo
+        self.can_undo = self.undo_history.can_undo
+        self.can_redo = self.undo_history.can_redo
         if message is not None:
             self._set_message(message, level)
         self.revision += 1

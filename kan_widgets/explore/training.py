@@ -11,7 +11,7 @@ import time
 
 from .history import Step, restore_state
 
-__all__ = ["ModelLock", "TrainingMixin"]
+__all__ = ["ModelLock", "TrainCommands"]
 
 
 class ModelLock:
@@ -47,7 +47,8 @@ class ModelLock:
         """Release the lock (all recursion levels) while another thread is waiting for it."""
         if not self._waiting:
             return
-        state = self._lock._release_save()  # same private pair threading.Condition uses
+        # private RLock pair, the one threading.Condition uses (docs/PRIVATE_APIS.md)
+        state = self._lock._release_save()
         try:
             deadline = time.monotonic() + max_wait
             while self._waiting and time.monotonic() < deadline:
@@ -56,7 +57,7 @@ class ModelLock:
             self._lock._acquire_restore(state)
 
 
-class TrainingMixin:
+class TrainCommands:
     """``train`` / ``stop`` / ``wait`` of ``Session`` (which supplies the traits, the lock,
     ``_changed``, ``_report`` and ``losses``)."""
 
@@ -135,7 +136,7 @@ class TrainingMixin:
                 if done:
                     test, train = self.losses()
                     label = f"train {done} step{'s' * (done != 1)} ({args['opt']})"
-                    self.history.push(Step(label, "train", test, train, before=before))
+                    self.undo_history.push(Step(label, "train", test, train, before=before))
                 note = ""
                 if done < requested and not self._stop.is_set():
                     note = " — stopped early: the fit diverged and was rolled back (try a smaller lr)"

@@ -13,6 +13,7 @@ labelled Fix, Prune, Restore, Train, Stop, Undo, Redo.
 from __future__ import annotations
 
 import html
+import warnings
 
 import ipywidgets as widgets
 
@@ -27,6 +28,10 @@ from .train_panel import TrainPanel
 __all__ = ["Explorer"]
 
 
+def _deprecated(old, new):
+    warnings.warn(f"{old} is deprecated: use {new}", DeprecationWarning, stacklevel=3)
+
+
 class Explorer:
     """Interactive explorer of a KAN in Jupyter.
 
@@ -39,7 +44,11 @@ class Explorer:
 
     Attributes
     ----------
-    session : the state and commands (``session.model``, ``session.history``, ...)
+    session : the state and commands (``session.model``, ``session.undo_history``, ...)
+
+    The methods carry the names of the core verbs (``fix_symbolic``, ``unfix_symbolic``,
+    ``prune_edge``, ``unprune``, ``prune(node_th=..., edge_th=...)``, ``preview_prune``,
+    ``refine``, ``auto_symbolic``); ``restore`` is the Restore button (unprune or unfix).
     network, edge_panel, train_panel, formula_panel, history_panel : the panels, public for
         custom layouts (building any of them builds the whole widget)
     message : HTML showing the last message or error (CSS class ``kw-message``)
@@ -48,7 +57,7 @@ class Explorer:
     --------
     >>> ex = Explorer(model, data)            # doctest: +SKIP
     >>> ex                                     # last line of a cell: the widget shows
-    >>> ex.select((0, 1, 0)); ex.fix((0, 1, 0), "sin"); ex.undo()
+    >>> ex.select((0, 1, 0)); ex.fix_symbolic((0, 1, 0), "sin"); ex.undo()
     """
 
     def __init__(self, model, data=None, network_width=500, **session_kw):
@@ -120,7 +129,7 @@ class Explorer:
         """Ranked ``SymbolicFit`` candidates of the edge (the edge panel's table)."""
         return self.session.suggestions(edge, topk)
 
-    def fix(self, edge=None, name=None):
+    def fix_symbolic(self, edge=None, name=None):
         """Fix ``edge`` (default: the selected one) to function ``name`` (default: the best
         suggestion). Selects the edge, like picking then Fix in the panel."""
         e = self.session.selected if edge is None else edge
@@ -131,13 +140,28 @@ class Explorer:
         self.session.fix_symbolic(e, name)
         return self
 
-    def prune(self, edge=None):
-        """Prune ``edge`` (default: the selected one): the edge panel's Prune."""
+    def fix(self, edge=None, name=None):
+        """Deprecated name of ``fix_symbolic`` (the Fix button)."""
+        _deprecated("Explorer.fix", "Explorer.fix_symbolic")
+        return self.fix_symbolic(edge, name)
+
+    def unfix_symbolic(self, edge=None):
+        """Back to the spline (``KAN.unfix_symbolic``)."""
+        self.session.unfix_symbolic(edge)
+        return self
+
+    def prune_edge(self, edge=None):
+        """Mask ``edge`` (default: the selected one): the edge panel's Prune."""
         self.session.prune_edge(edge)
         return self
 
+    def unprune(self, edge=None):
+        """Unmask ``edge`` (default: the selected one)."""
+        self.session.unprune(edge)
+        return self
+
     def restore(self, edge=None):
-        """Unprune a pruned edge, unfix a symbolic one: the edge panel's Restore."""
+        """The edge panel's Restore: ``unprune`` a pruned edge, ``unfix_symbolic`` a symbolic one."""
         self.session.restore(edge)
         return self
 
@@ -157,14 +181,33 @@ class Explorer:
         self.session.refine(grid)
         return self
 
-    def prune_weak(self, threshold=3e-2):
-        """Prune edges scoring below ``threshold`` (Prune weak edges)."""
-        self.session.prune(threshold)
+    def prune(self, *args, node_th=1e-2, edge_th=3e-2):
+        """Prune weak nodes and edges by attribution (Prune weak edges; ``KAN.prune``).
+
+        ``explorer.prune(edge)`` with an edge is the deprecated spelling of ``prune_edge``.
+        """
+        if len(args) == 1 and not isinstance(args[0], (int, float)):
+            _deprecated("Explorer.prune(edge)", "Explorer.prune_edge(edge)")
+            return self.prune_edge(args[0])
+        if args:
+            raise TypeError("Explorer.prune takes keyword thresholds: "
+                            "prune(node_th=..., edge_th=...)")
+        self.session.prune(node_th=node_th, edge_th=edge_th)
         return self
 
-    def preview_prune(self, threshold=3e-2):
-        """Edges ``prune_weak(threshold)`` would remove, highlighted on the plot."""
-        return self.session.preview_prune(threshold)
+    def preview_prune(self, *args, node_th=1e-2, edge_th=3e-2):
+        """Edges ``prune(node_th=..., edge_th=...)`` would mask, highlighted on the plot.
+        (One positional threshold, the old spelling, is the deprecated ``edge_th``.)"""
+        if args:
+            _deprecated("Explorer.preview_prune(threshold)",
+                        "Explorer.preview_prune(edge_th=threshold)")
+            (edge_th,) = args
+        return self.session.preview_prune(node_th=node_th, edge_th=edge_th)
+
+    def prune_weak(self, threshold=3e-2):
+        """Deprecated: ``prune(edge_th=threshold)``."""
+        _deprecated("Explorer.prune_weak(threshold)", "Explorer.prune(edge_th=threshold)")
+        return self.prune(edge_th=threshold)
 
     def auto_symbolic(self, **kw):
         """Fix every spline edge to its best function (Auto-symbolic)."""
@@ -191,5 +234,5 @@ class Explorer:
 
     def __repr__(self):
         s = self.session
-        return (f"Explorer(width={s.model.width}, steps={len(s.history)}, "
+        return (f"Explorer(width={s.model.width}, steps={len(s.undo_history)}, "
                 f"selected={s.selected}, revision={s.revision})")

@@ -19,7 +19,7 @@ class FormulaPanel:
     ----------
     widget : the panel (CSS class ``kw-formula``)
     math : HTMLMath with the LaTeX (or why there is no formula yet)
-    digits : significant digits of the constants
+    digits : decimal places the constants are rounded to (``formula(..., digits=)``)
     sympy_button, python_button : put sympy / Python source in ``code`` to copy
     code : Textarea holding the source (hidden until a button is pressed)
     text : the last ``FormulaText``
@@ -32,9 +32,10 @@ class FormulaPanel:
         self._shown = None  # "sympy" / "python" / None: which source the Textarea holds
         self.math = widgets.HTMLMath("")
         self.math.add_class("kw-formula-math")
-        self.digits = widgets.BoundedIntText(4, min=1, max=15, description="digits",
-                                             layout={"width": "130px"},
-                                             style={"description_width": "45px"})
+        self.digits = widgets.BoundedIntText(4, min=1, max=15, description="decimals",
+                                             tooltip="decimal places of the constants",
+                                             layout={"width": "140px"},
+                                             style={"description_width": "58px"})
         self.sympy_button = button("Copy as sympy", "kw-copy-sympy",
                                    "Show sympy source to copy")
         self.python_button = button("Copy as Python", "kw-copy-python",

@@ -14,7 +14,7 @@ __all__ = ["HistoryPanel"]
 
 
 class HistoryPanel:
-    """Steps of ``session.history`` (undone ones struck through) and Undo / Redo.
+    """Steps of ``session.undo_history`` (undone ones struck through) and Undo / Redo.
 
     Attributes
     ----------
@@ -45,8 +45,8 @@ class HistoryPanel:
     def refresh(self):
         s = self.session
         with s.lock:
-            steps = s.history.steps()
-            can_undo, can_redo, busy = s.history.can_undo, s.history.can_redo, s.training
+            steps = s.undo_history.steps()
+            can_undo, can_redo, busy = s.undo_history.can_undo, s.undo_history.can_redo, s.training
         rows = []
         shown = steps if len(steps) <= self.max_rows else steps[:1] + steps[-(self.max_rows - 1):]
         for n, (step, applied) in enumerate(shown):

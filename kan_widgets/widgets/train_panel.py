@@ -71,8 +71,9 @@ class TrainPanel:
         self.stop_button.on_click(guard(lambda b: s.stop(), s, "stop"))
         self.refine_button.on_click(guard(lambda b: s.refine(self.grid.value), s, "refine"))
         self.auto_button.on_click(guard(lambda b: s.auto_symbolic(), s, "auto-symbolic"))
-        self.prune_button.on_click(guard(lambda b: s.prune(self.threshold.value), s, "prune"))
-        self.threshold.observe(guard(lambda ch: s.preview_prune(ch["new"]), s, "preview"),
+        self.prune_button.on_click(guard(lambda b: s.prune(edge_th=self.threshold.value), s,
+                                         "prune"))
+        self.threshold.observe(guard(lambda ch: s.preview_prune(edge_th=ch["new"]), s, "preview"),
                                "value")
         self.loss_figure = go.FigureWidget(data=[
             go.Scatter(x=[], y=[], mode="lines", name="train"),

@@ -49,10 +49,10 @@ def test_commands_change_the_model_and_record_steps(session):
     session.restore((0, 0, 2))
     session.restore(e)
     assert m.edge_mode((0, 0, 2)) == "spline" and m.edge_mode(e) == "spline"
-    labels = [s.label for s, applied in session.history.steps()]
+    labels = [s.label for s, applied in session.undo_history.steps()]
     assert labels == ["start", f"fix 0,1,0 → {best.name}", "prune 0,0,2", "unprune 0,0,2",
                       "unfix 0,1,0"]
-    assert all(math.isfinite(s.loss) for s, _ in session.history.steps())
+    assert all(math.isfinite(s.loss) for s, _ in session.undo_history.steps())
     assert session.revision == rev + 4 and session.can_undo and not session.can_redo
 
 
@@ -86,18 +86,18 @@ def test_new_action_after_undo_drops_the_redo_branch(session):
     session.undo()
     session.prune_edge((0, 1, 1))
     assert not session.can_redo
-    assert [s.label for s, _ in session.history.steps()] == ["start", "prune 0,1,1"]
+    assert [s.label for s, _ in session.undo_history.steps()] == ["start", "prune 0,1,1"]
 
 
 def test_failed_command_rolls_back_and_reports(session):
     m = session.model
     before = m.state()
-    n = len(session.history)
+    n = len(session.undo_history)
     with pytest.raises(KeyError):
         session.fix_symbolic((0, 0, 0), "no_such_function")
     assert session.message_level == "error" and "no_such_function" in session.message
     assert_same_state(m.state(), before)
-    assert len(session.history) == n
+    assert len(session.undo_history) == n
     session.prune_edge((0, 0, 0))
     with pytest.raises(ValueError, match="pruned"):
         session.fix_symbolic((0, 0, 0), "sin")  # the backend refuses pruned edges
@@ -140,9 +140,9 @@ def test_preview_loss_is_the_loss_after_fixing(session):
 
 def test_preview_prune_is_exact(session):
     th = 0.05
-    preview = session.preview_prune(th)
+    preview = session.preview_prune(edge_th=th)
     assert session.preview == preview and preview
-    session.prune(th)
+    session.prune(edge_th=th)
     pruned = set(session.model.edges("pruned"))
     assert set(preview) == pruned
     assert session.preview == []
@@ -162,7 +162,7 @@ def test_background_training_streams_live_frames_and_stops(session):
     assert session.wait(30)
     done = len(session.train_log)
     assert 3 <= done < 10_000 and not session.training
-    assert session.history.done[-1].label == f"train {done} steps (Adam)"
+    assert session.undo_history.done[-1].label == f"train {done} steps (Adam)"
     assert "stopped" in session.message
     assert frames and frames[-1] == done  # a last frame shows the final state
 
@@ -231,7 +231,7 @@ def test_concurrent_commands_from_threads_keep_the_model_consistent(session):
     for t in threads:
         t.join(60)
     assert not errors
-    assert len(session.history) == 3 * len(edges)
+    assert len(session.undo_history) == 3 * len(edges)
     assert all(m.edge_mode(e) == "symbolic" for e in edges)
     while session.can_undo:
         session.undo()
@@ -241,7 +241,7 @@ def test_concurrent_commands_from_threads_keep_the_model_consistent(session):
 def test_session_without_data_uses_the_fit_inputs(fitted):
     s = Session(fitted.copy())
     assert s.samples is s.model.X_fit_
-    assert math.isnan(s.history.start.loss)
+    assert math.isnan(s.undo_history.start.loss)
     assert s.suggestions((0, 0, 0))
     with pytest.raises(ValueError, match="needs data"):
         s.train(steps=1)

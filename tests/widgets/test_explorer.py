@@ -162,7 +162,7 @@ def test_threshold_slider_previews_and_prunes(ex):
     tp = ex.train_panel
     tp.threshold.value = 0.05
     preview = ex.session.preview
-    assert preview and preview == ex.session.preview_prune(0.05)
+    assert preview and preview == ex.session.preview_prune(edge_th=0.05)
     tr = next(t for t in ex.network.curves.data if t.name == "prune preview")
     assert len(tr.x) == 6 * len(preview)
     tp.prune_button.click()
@@ -203,7 +203,7 @@ def test_errors_are_shown_in_the_message_area(ex):
     ex.history_panel.redo_button.click()  # nothing to redo: an info message
     assert "nothing to redo" in ex.message.value
     with pytest.raises(KeyError):
-        ex.fix((0, 1, 1), "not_a_function")  # the script twin raises ...
+        ex.fix_symbolic((0, 1, 1), "not_a_function")  # the script twin raises ...
     assert "not_a_function" in ex.message.value  # ... and the widget shows it too
 
 
