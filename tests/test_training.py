@@ -211,3 +211,35 @@ def test_parameters_own_their_storage_after_fit(toy):
     for p in model.parameters():
         assert p.untyped_storage().nbytes() == p.numel() * p.element_size()
         assert p.grad is None or p.grad.untyped_storage().nbytes() == p.numel() * p.element_size()
+
+
+def test_history_names_what_it_records(toy):
+    """Default loss: train_loss is the MSE, train_rmse its root. A custom loss is recorded as
+    train_loss / test_loss, and the RMSE keys still hold the RMSE."""
+    model = KAN([2, 3, 1], seed=0).fit(toy, steps=3, progress=False)
+    h = model.history_
+    assert set(h) == {"step", "train_loss", "train_rmse", "test_loss", "test_rmse", "reg"}
+    assert all(len(v) == 3 for v in h.values())
+    for loss, rmse in zip(h["train_loss"], h["train_rmse"]):
+        assert rmse == pytest.approx(math.sqrt(loss), rel=1e-12)
+    assert h["test_rmse"][-1] == pytest.approx(model.score(toy.X_test, toy.y_test), rel=1e-5)
+
+    mae = lambda p, t: (p - t).abs().mean()  # noqa: E731
+    custom = KAN([2, 3, 1], seed=0).fit(toy, steps=3, progress=False, loss_fn=mae,
+                                        update_grid=False)
+    h = custom.history_
+    with torch.no_grad():
+        pred = custom.predict(toy.X_test)
+    assert h["test_loss"][-1] == pytest.approx(float(mae(pred, toy.y_test)), rel=1e-5)
+    assert h["test_rmse"][-1] == pytest.approx(custom.score(toy.X_test, toy.y_test), rel=1e-5)
+    assert h["train_rmse"][-1] != pytest.approx(math.sqrt(h["train_loss"][-1]), rel=1e-3)
+
+
+def test_fit_continues_a_log_loaded_without_the_newer_keys(toy):
+    model = KAN([2, 3, 1], seed=0).fit(toy, steps=2, progress=False)
+    for key in ("train_loss", "test_loss"):
+        del model.history_[key]  # a model saved before these were recorded
+    model.fit(toy, steps=1, progress=False)
+    h = model.history_
+    assert h["step"] == [0, 1, 2] and len(h["train_loss"]) == 3
+    assert math.isnan(h["train_loss"][0]) and math.isfinite(h["train_loss"][2])

@@ -14,7 +14,7 @@ from .layer import KANLayer
 from .pruning import PruningMixin
 from .report import model_repr
 from .symbolic_edges import SymbolicMixin
-from .training import TrainingMixin
+from .training import HISTORY_KEYS, TrainingMixin
 from .validation import as_matrix, check_width, check_xy
 
 __all__ = ["KAN"]
@@ -56,8 +56,8 @@ class KAN(TrainingMixin, AttributionMixin, PruningMixin, SymbolicMixin, IOMixin,
     ----------
     width : list of int
     layers : nn.ModuleList of KANLayer
-    history_ : dict of lists, the training log of ``fit``: ``step``, ``train_rmse``,
-        ``test_rmse``, ``reg`` and ``train_loss`` (see ``fit`` for what each records)
+    history_ : dict of lists, the training log of ``fit``: ``step``, ``train_loss``,
+        ``train_rmse``, ``test_loss``, ``test_rmse``, ``reg`` (``fit`` says what each records)
     X_fit_ : (n_samples, width[0]) tensor, training inputs of the last ``fit``; verbs that need
         samples use it when called with ``X=None``
     variables_ : input names, from the data of the last ``fit`` when it had names
@@ -110,8 +110,7 @@ class KAN(TrainingMixin, AttributionMixin, PruningMixin, SymbolicMixin, IOMixin,
         for layer in self.layers:
             layer.node_scale.requires_grad_(affine_trainable)
             layer.node_bias.requires_grad_(affine_trainable)
-        self.history_ = {"step": [], "train_loss": [], "train_rmse": [], "test_rmse": [],
-                         "reg": []}
+        self.history_ = {key: [] for key in HISTORY_KEYS}
         self.X_fit_ = None
         self.variables_ = None
         self.output_names_ = None

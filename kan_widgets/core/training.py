@@ -1,5 +1,9 @@
 """``fit``: LBFGS / Adam training with pykan's sparsity + entropy regularisation
-(``core.regularizer``), grid updates and rollback of diverging steps."""
+(``core.regularizer``), grid updates and rollback of diverging steps.
+
+``fit`` reads as its four parts: the optimiser (``_optimizer``), the first layer's features
+cached across a step's evaluations (``_FirstLayerCache``), one step that is undone when it
+fails or diverges (``_Objective`` + ``_step``), and the record of the step (``_record``)."""
 
 from __future__ import annotations
 
@@ -14,7 +18,10 @@ from .lbfgs import LBFGS
 from .regularizer import first_layer_inputs, regularization
 from .validation import check_xy, unpack_data
 
-__all__ = ["TrainingMixin", "regularization", "FitDivergedWarning"]
+__all__ = ["TrainingMixin", "regularization", "FitDivergedWarning", "HISTORY_KEYS"]
+
+# the training log ``KAN.history_``: one value per step under each key (see ``fit``)
+HISTORY_KEYS = ("step", "train_loss", "train_rmse", "test_loss", "test_rmse", "reg")
 
 
 class FitDivergedWarning(RuntimeWarning):
@@ -23,6 +30,128 @@ class FitDivergedWarning(RuntimeWarning):
 
 def _all_finite(model) -> bool:
     return all(bool(torch.isfinite(p).all()) for p in model.parameters())
+
+
+def _optimizer(model, opt_name: str, lr: float):
+    """L-BFGS (flat parameters) or Adam over the trainable parameters.
+
+    Symbolic affine parameters of a layer without symbolic edges get no gradient: leaving
+    them out keeps the optimiser's flat vectors small.
+    """
+    params = [p for layer in model.layers for name, p in layer.named_parameters()
+              if p.requires_grad and (name != "sym_affine" or layer.sym_names)]
+    if opt_name == "lbfgs":
+        return LBFGS(params, lr=lr, history_size=10)
+    return torch.optim.Adam(params, lr=lr)
+
+
+class _FirstLayerCache:
+    """First-layer features (and penalty statistics) of a batch, kept until the grid moves.
+
+    The inputs of the first layer are the data, which only change with the batch, and its
+    features only with the grid (every few steps at most), so every evaluation of a step and
+    the test set reuse them. An entry holds ``x`` and the knots, so neither id can be reused
+    while it lives; the knots' version counter notices in-place grid writes.
+    """
+
+    def __init__(self, layer, stats: bool):
+        self.layer, self.stats, self._hit = layer, stats, {}
+
+    def __call__(self, x, name: str):
+        knots = self.layer.knots
+        hit = self._hit.get(name)
+        if hit is None or hit[0] is not x or hit[1] is not knots or hit[2] != knots._version:
+            first = first_layer_inputs(self.layer, x, stats=self.stats and name == "train")
+            hit = self._hit[name] = (x, knots, knots._version, first)
+        return hit[3]
+
+
+def _forward_from_first(model, x, first):
+    """``model(x)`` given the first layer's cached features of ``x``."""
+    layer0 = model.layers[0]
+    pred = layer0.node_affine(layer0.edge_sum(x, first.feats))
+    for layer in model.layers[1:]:
+        pred = layer(pred)
+    return pred
+
+
+class _Objective:
+    """``loss_fn(pred, y) + lamb * reg``; keeps the terms of its last evaluation (detached):
+    ``loss``, ``mse`` (None when ``loss_fn`` is the default MSE, which it then equals) and
+    ``reg``."""
+
+    def __init__(self, model, loss_fn, lamb, lamb_l1, lamb_entropy, lamb_coef, lamb_coefdiff):
+        self.model, self.custom = model, loss_fn is not None
+        self.loss_fn = loss_fn or torch.nn.functional.mse_loss  # one fused op and backward
+        self.lamb, self.penalties = lamb, (lamb_l1, lamb_entropy, lamb_coef, lamb_coefdiff)
+        self.loss = self.mse = self.reg = None
+
+    def __call__(self, xb, yb, first):
+        if self.lamb > 0:
+            pred, reg = regularization(self.model, xb, *self.penalties, first=first)
+        else:
+            pred, reg = _forward_from_first(self.model, xb, first), None
+        loss = self.loss_fn(pred, yb)
+        self.loss = loss.detach()
+        if self.custom:
+            with torch.no_grad():
+                self.mse = torch.nn.functional.mse_loss(pred, yb)
+        self.reg = xb.new_zeros(()) if reg is None else reg.detach()
+        return loss if reg is None else loss + self.lamb * reg
+
+
+def _step(model, optimizer, objective, xb, yb, first) -> bool:
+    """One optimiser step. On an exception the parameters are put back and it is re-raised;
+    a non-finite loss or parameter puts them back and returns False."""
+    # only the optimised parameters change within a step: with L-BFGS they are one flat
+    # tensor, so the rollback point is one copy instead of a state-dict deepcopy
+    flat = isinstance(optimizer, LBFGS)
+    snapshot = optimizer.snapshot() if flat else copy.deepcopy(model.state_dict())
+
+    def rollback():
+        optimizer.restore(snapshot) if flat else model.load_state_dict(snapshot)
+
+    def closure():
+        optimizer.zero_grad()
+        obj = objective(xb, yb, first)
+        obj.backward()
+        return obj
+
+    try:
+        if flat:
+            optimizer.step(closure)
+        else:
+            closure()
+            optimizer.step()
+    except BaseException:
+        rollback()  # nothing half-updated is left behind
+        raise
+    finite = optimizer.params_finite() if flat else _all_finite(model)
+    if bool(torch.isfinite(objective.loss)) and bool(torch.isfinite(objective.reg)) and finite:
+        return True
+    rollback()
+    return False
+
+
+def _record(model, step, objective, Xt, Yt, first_cache) -> dict:
+    """Append one step to ``model.history_`` and return it: the train terms of the step's last
+    evaluation and the test loss and RMSE after the step (NaN without test data)."""
+    train_loss = float(objective.loss)
+    mse = objective.loss if objective.mse is None else objective.mse
+    test_loss = test_rmse = float("nan")
+    if Xt is not None:
+        with torch.no_grad():
+            pred = _forward_from_first(model, Xt, first_cache(Xt, "test"))
+            loss = objective.loss_fn(pred, Yt)
+            test_loss = float(loss)
+            test_rmse = math.sqrt(test_loss if not objective.custom
+                                  else float(torch.nn.functional.mse_loss(pred, Yt)))
+    rec = {"step": step, "train_loss": train_loss, "train_rmse": math.sqrt(float(mse)),
+           "test_loss": test_loss, "test_rmse": test_rmse, "reg": float(objective.reg)}
+    n = len(model.history_.get("step", []))
+    for key, v in rec.items():  # a log loaded from an older file may lack a key: NaN-padded
+        model.history_.setdefault(key, [float("nan")] * n).append(v)
+    return rec
 
 
 class TrainingMixin:
@@ -81,22 +210,78 @@ class TrainingMixin:
             while ``step < stop_grid_update_step``
         loss_fn : callable(pred, target) -> scalar, default mean squared error
         X_test, y_test : held-out data when ``data`` is an array
-        callback : callable(info) called after every step with a dict
-            ``{step, train_rmse, test_rmse, reg, model}``; return True to stop early
+        callback : callable(info) called after every step with a dict holding the step's
+            record (the keys of ``history_``) and ``model``; return True to stop early
         progress : show a tqdm progress bar
 
         Notes
         -----
         A step whose loss or parameters are not finite is undone: the model is restored to the
         state before that step, a ``FitDivergedWarning`` is raised as a warning, and fit stops.
-        ``history_`` records the train RMSE of the last loss evaluation of each step (as pykan)
-        and the test RMSE after the step.
+
+        ``history_`` (the training log) gets one entry per step under each key: ``step``;
+        ``train_loss``, the value of ``loss_fn`` at the step's last loss evaluation (as pykan),
+        without the penalty; ``train_rmse``, the root mean squared error of that same
+        evaluation (``sqrt(train_loss)`` with the default loss); ``test_loss`` and
+        ``test_rmse``, the same two on the test data after the step (NaN without test data);
+        ``reg``, the penalty before ``lamb`` (0 when ``lamb == 0``).
         """
         opt_name = str(opt).lower()
         if opt_name not in ("lbfgs", "adam"):
             raise ValueError(f"unknown optimizer {opt!r}: use opt='LBFGS' or opt='Adam'")
         if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
             raise ValueError(f"steps must be an int >= 0; got {steps!r}")
+        X, Y, Xt, Yt = self._fit_data(data, y, X_test, y_test)
+        n = X.shape[0]
+        batch = n if batch == -1 or batch > n else int(batch)
+        optimizer = _optimizer(self, opt_name, lr)
+        first = _FirstLayerCache(self.layers[0], stats=lamb > 0)
+        objective = _Objective(self, loss_fn, lamb, lamb_l1, lamb_entropy, lamb_coef,
+                               lamb_coefdiff)
+        grid_every = max(1, stop_grid_update_step // max(1, grid_update_num))
+        # batch sampling is seeded by the model seed and its step count: reproducible runs
+        done = len(self.history_["step"])
+        gen = torch.Generator().manual_seed(self.seed * 1_000_003 + done)
+        step0 = self.history_["step"][-1] + 1 if done else 0
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm  # optional at import time; only a progress bar needs it
+
+            bar = tqdm(total=steps, desc="fit", leave=False)
+        try:
+            for s in range(steps):
+                idx = None if batch == n else torch.randperm(n, generator=gen)[:batch]
+                xb = X if idx is None else X[idx.to(X.device)]
+                yb = Y if idx is None else Y[idx.to(Y.device)]
+                if (update_grid and s % grid_every == 0 and s < stop_grid_update_step
+                        and s >= start_grid_update_step):
+                    self.update_grid(xb)
+                if not _step(self, optimizer, objective, xb, yb, first(xb, "train")):
+                    warnings.warn(
+                        f"fit diverged at step {step0 + s} (non-finite loss or parameters); the "
+                        "model was rolled back to the last finite state and training stopped. "
+                        "Try a smaller lr, a smaller lamb, or opt='Adam'.",
+                        FitDivergedWarning, stacklevel=2,
+                    )
+                    break
+                rec = _record(self, step0 + s, objective, Xt, Yt, first)
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix(train=f"{rec['train_rmse']:.2e}",
+                                    test=f"{rec['test_rmse']:.2e}")
+                if callback is not None and callback({**rec, "model": self}):
+                    break
+        finally:
+            if isinstance(optimizer, LBFGS):
+                optimizer.release()  # parameters get their own storage back
+            if bar is not None:
+                bar.close()
+            self.mark_changed()
+        return self
+
+    def _fit_data(self, data, y, X_test, y_test):
+        """Validated (X, Y, X_test, Y_test) tensors of ``fit``; keeps ``X_fit_`` and the
+        data's variable names."""
         X, Y, Xt, Yt, names = unpack_data(data, y, X_test, y_test)
         n_in, n_out = self.width[0], self.width[-1]
         kw = dict(dtype=self.dtype, device=self.device)
@@ -111,130 +296,4 @@ class TrainingMixin:
             if names[1] and len(names[1]) == n_out:
                 self.output_names_ = names[1]
         self.X_fit_ = X
-        loss_fn = loss_fn or torch.nn.functional.mse_loss  # one fused op and backward
-        n = X.shape[0]
-        batch = n if batch == -1 or batch > n else int(batch)
-
-        # symbolic affine parameters of a layer without symbolic edges get no gradient: leaving
-        # them out keeps the optimizer's flat vectors small
-        params = [p for layer in self.layers for name, p in layer.named_parameters()
-                  if p.requires_grad and (name != "sym_affine" or layer.sym_names)]
-        if opt_name == "lbfgs":
-            optimizer = LBFGS(params, lr=lr, history_size=10)
-        else:
-            optimizer = torch.optim.Adam(params, lr=lr)
-        grid_every = max(1, stop_grid_update_step // max(1, grid_update_num))
-        # batch sampling is seeded by the model seed and its step count: reproducible runs
-        gen = torch.Generator().manual_seed(self.seed * 1_000_003 + len(self.history_["step"]))
-        step0 = self.history_["step"][-1] + 1 if self.history_["step"] else 0
-        bar = None
-        if progress:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=steps, desc="fit", leave=False)
-        last = {}
-        zero = X.new_zeros(())
-
-        cached = {}
-
-        def first_inputs(x, name):
-            """First-layer features and statistics of ``x``, kept until the grid moves.
-
-            The inputs of the first layer are the data, which only change with the batch,
-            and its features only with the grid (every few steps at most).
-            """
-            knots = self.layers[0].knots
-            hit = cached.get(name)
-            # the entry holds x and the knots, so neither id can be reused while it lives
-            if hit is None or hit[0] is not x or hit[1] is not knots or hit[2] != knots._version:
-                hit = cached[name] = (x, knots, knots._version,
-                                      first_layer_inputs(self.layers[0], x, stats=lamb > 0
-                                                         and name == "train"))
-            return hit[3]
-
-        def forward_from_first(x, first):
-            layer0 = self.layers[0]
-            pred = layer0.node_affine(layer0.edge_sum(x, first.feats))
-            for layer in self.layers[1:]:
-                pred = layer(pred)
-            return pred
-
-        def objective(xb, yb, first):
-            if lamb > 0:
-                pred, reg = regularization(self, xb, lamb_l1, lamb_entropy, lamb_coef,
-                                           lamb_coefdiff, first=first)
-            else:
-                pred = forward_from_first(xb, first)
-            loss = loss_fn(pred, yb)
-            last["loss"] = loss.detach()
-            if lamb > 0:
-                last["reg"] = reg.detach()
-                return loss + lamb * reg
-            last["reg"] = zero
-            return loss
-
-        try:
-            for s in range(steps):
-                idx = None if batch == n else torch.randperm(n, generator=gen)[:batch]
-                xb = X if idx is None else X[idx.to(X.device)]
-                yb = Y if idx is None else Y[idx.to(Y.device)]
-                if (update_grid and s % grid_every == 0 and s < stop_grid_update_step
-                        and s >= start_grid_update_step):
-                    self.update_grid(xb)
-                # only the optimised parameters change within a step: with L-BFGS they are one
-                # flat tensor, so the rollback point is one copy instead of a state-dict deepcopy
-                flat = isinstance(optimizer, LBFGS)
-                snapshot = optimizer.snapshot() if flat else copy.deepcopy(self.state_dict())
-
-                def rollback(snapshot=snapshot, flat=flat):
-                    optimizer.restore(snapshot) if flat else self.load_state_dict(snapshot)
-
-                # the first layer's features of this batch serve every evaluation of the step
-                first = first_inputs(xb, "train")
-
-                def closure(xb=xb, yb=yb, first=first):
-                    optimizer.zero_grad()
-                    obj = objective(xb, yb, first)
-                    obj.backward()
-                    return obj
-
-                try:
-                    if opt_name == "lbfgs":
-                        optimizer.step(closure)
-                    else:
-                        closure()
-                        optimizer.step()
-                except BaseException:
-                    rollback()  # nothing half-updated is left behind
-                    raise
-                train_mse, reg = last["loss"], last["reg"]
-                finite = optimizer.params_finite() if flat else _all_finite(self)
-                if not (torch.isfinite(train_mse) and torch.isfinite(reg) and finite):
-                    rollback()
-                    warnings.warn(
-                        f"fit diverged at step {step0 + s} (non-finite loss or parameters); the "
-                        "model was rolled back to the last finite state and training stopped. "
-                        "Try a smaller lr, a smaller lamb, or opt='Adam'.",
-                        FitDivergedWarning, stacklevel=2,
-                    )
-                    break
-                with torch.no_grad():
-                    test = (math.sqrt(float(loss_fn(forward_from_first(Xt, first_inputs(Xt, "test")),
-                                                    Yt))) if Xt is not None
-                            else float("nan"))
-                rec = {"step": step0 + s, "train_rmse": math.sqrt(float(train_mse)),
-                       "test_rmse": test, "reg": float(reg)}
-                for key, v in rec.items():
-                    self.history_[key].append(v)
-                if bar is not None:
-                    bar.update(1)
-                    bar.set_postfix(train=f"{rec['train_rmse']:.2e}", test=f"{test:.2e}")
-                if callback is not None and callback({**rec, "model": self}):
-                    break
-        finally:
-            if isinstance(optimizer, LBFGS):
-                optimizer.release()  # parameters get their own storage back
-            if bar is not None:
-                bar.close()
-            self.mark_changed()
-        return self
+        return X, Y, Xt, Yt
