@@ -26,7 +26,7 @@ from ..core.edges import EdgeId, as_edge
 from ..core.validation import positional_thresholds, unpack_data
 from .history import Step, UndoHistory, restore_state
 from .layout import NetworkLayout
-from .scene import build_scene, edge_detail, fix_previews, formula_text
+from .queries import SessionQueries
 from .training import ModelLock, TrainCommands
 
 __all__ = ["Session", "ModelLock"]
@@ -39,7 +39,7 @@ def _accepts(fn, name: str) -> bool:
         return False
 
 
-class Session(TrainCommands, HasTraits):
+class Session(SessionQueries, TrainCommands, HasTraits):
     """State and commands of one Explorer.
 
     Parameters
@@ -106,24 +106,16 @@ class Session(TrainCommands, HasTraits):
         self._busy = threading.Lock()  # makes "is a fit running? if not, start one" atomic
         self._stop = threading.Event()
         self._thread = None
+        self._cache_version = model.version
         test, train = self.losses()
         self.undo_history = UndoHistory(test, train, max_steps=max_history)
+        self._seen, self._seen_state = model.version, model.state()
 
     # ------------------------------------------------------------------ reading
     @property
     def samples(self):
         """Inputs the verbs work on: the data's training inputs, else the model's last fit."""
         return self.X if self.X is not None else self.model.X_fit_
-
-    def losses(self) -> tuple[float, float]:
-        """(test RMSE, train RMSE) of the model now (``model.score``); test falls back to train,
-        NaN without data."""
-        if self.X is None:
-            return float("nan"), float("nan")
-        with self.lock:
-            train = self.model.score(self.X, self.y)
-            test = train if self.X_test is None else self.model.score(self.X_test, self.y_test)
-        return test, train
 
     @property
     def history(self) -> UndoHistory:
@@ -132,76 +124,10 @@ class Session(TrainCommands, HasTraits):
                       "training log is model.history_)", DeprecationWarning, stacklevel=2)
         return self.undo_history
 
-    def scores(self, fresh=False):
-        """``model.attribution`` on the session's samples, kept in the session's cache (the
-        model is not written); None without samples. ``fresh`` recomputes."""
-        if self.samples is None:
-            return None
-        with self.lock:
-            if fresh:
-                self._cache.pop(("scores",), None)
-            return self._cached(("scores",), lambda: self.model.attribution(self.samples)[0])
-
-    def scene(self, n_points=24, fresh_scores=False):
-        """The network drawn as plain numbers (``explore.scene.NetworkScene``).
-
-        ``fresh_scores`` recomputes the attribution scores first (live frames while training,
-        when the model moved but its scores were not reset yet)."""
-        with self.lock:
-            return build_scene(self.model, self.layout, n_points=n_points,
-                               scores=self.scores(fresh=fresh_scores))
-
-    def edge_detail(self, edge=None):
-        """The selected (or given) edge, large, with its samples (``EdgeDetail``)."""
-        e = self._edge(edge)
-        with self.lock:
-            return self._cached(("detail", e), lambda: edge_detail(
-                self.model, e, self.samples, names=self.layout.node_labels,
-                scores=self.scores()))
-
-    def suggestions(self, edge=None, topk=5) -> list:
-        """``model.suggest_symbolic`` of the edge, ranked, cached until the model changes."""
-        e = self._edge(edge)
-        with self.lock:
-            return self._cached(("suggest", e, topk), lambda: self._call(
-                self.model.suggest_symbolic, e, topk=topk))
-
-    def candidate(self, edge, name):
-        """The best ``SymbolicFit`` of function ``name`` for the edge (a manual pick), cached."""
-        e = self._edge(edge)
-        with self.lock:
-            def fit():
-                for f in self.suggestions(e):
-                    if f.name == name:
-                        return f
-                fits = self._call(self.model.suggest_symbolic, e, lib=[name], topk=1)
-                if not fits:
-                    raise ValueError(f"no fit of {name!r} for edge {e}")
-                return fits[0]
-            return self._cached(("candidate", e, name), fit)
-
-    def previews(self, edge=None, fits=None) -> list[float]:
-        """RMSE (test split if any) if the edge were fixed to each of ``fits`` (default: the
-        suggestions); the model is not changed. NaN without data."""
-        e = self._edge(edge)
-        with self.lock:
-            fits = self.suggestions(e) if fits is None else list(fits)
-            if self.X is None:
-                return [float("nan")] * len(fits)
-            X, y = ((self.X_test, self.y_test) if self.X_test is not None else (self.X, self.y))
-            key = ("preview", e, tuple(fits))
-            return self._cached(key, lambda: [float(v) for v in
-                                              fix_previews(self.model, e, fits, X, y)])
-
-    def formula(self, digits=4):
-        """``FormulaText`` of the model now (LaTeX, sympy and Python source, or why not)."""
-        with self.lock:
-            return self._cached(("formula", digits), lambda: formula_text(
-                self.model, self.layout.node_labels[0], self.layout.node_labels[-1], digits))
-
     # ------------------------------------------------------------------ selection
     def select(self, edge):
         """Select an edge (None clears). Does not change the model."""
+        self.poll()
         try:
             self.selected = None if edge is None else as_edge(edge, self.model.width)
         except (ValueError, IndexError) as err:
@@ -290,11 +216,12 @@ class Session(TrainCommands, HasTraits):
         """Restore the model as it was before the last action (bit for bit)."""
         self._check_idle("undo")
         with self.lock:
+            self.poll()
             if not self.undo_history.can_undo:
                 self._set_message("nothing to undo", "info")
                 return self
             step = self.undo_history.pop_undo()
-            step.after = self.model.state()
+            step.after = self._seen_state  # the model now (poll just made sure)
             restore_state(self.model, step.before)
             self._changed(f"undid: {step.label}")
         return self
@@ -303,20 +230,40 @@ class Session(TrainCommands, HasTraits):
         """Apply again the last undone action."""
         self._check_idle("redo")
         with self.lock:
+            self.poll()
             if not self.undo_history.can_redo:
                 self._set_message("nothing to redo", "info")
                 return self
             step = self.undo_history.pop_redo()
-            step.before = self.model.state()
+            step.before = self._seen_state
             restore_state(self.model, step.after)
             step.after = None
             self._changed(f"redid: {step.label}")
         return self
 
-    def refresh(self):
-        """Forget cached results and redraw: call after changing the model outside the session."""
+    def poll(self) -> bool:
+        """Notice a change made to the model outside the session (a cell ran ``model.fit``,
+        a parameter was edited by hand): ``model.version`` differs from the one last drawn.
+        Such a change becomes an undoable "changed outside" step and a redraw. Commands and
+        ``select`` call it first; views may call it when idle. Returns whether it found one
+        (never while the session itself is training)."""
+        if self.training:
+            return False
         with self.lock:
-            self._changed("")
+            if self.model.version == self._seen:
+                return False
+            test, train = self.losses()
+            self.undo_history.push(Step("changed outside", "outside", test, train,
+                                        before=self._seen_state))
+            self._changed(f"the model was changed outside the Explorer: loss {_fmt(test)}")
+        return True
+
+    def refresh(self):
+        """Redraw everything and forget cached results (a change made outside the session
+        since the last command is recorded first, see ``poll``)."""
+        with self.lock:
+            if not self.poll():
+                self._changed("")
         return self
 
     # ------------------------------------------------------------------ internals
@@ -340,13 +287,6 @@ class Session(TrainCommands, HasTraits):
             kw["X"] = self.X
         return fn(*args, **kw)
 
-    def _cached(self, key, compute):
-        try:
-            return self._cache[key]
-        except KeyError:
-            value = self._cache[key] = compute()
-            return value
-
     def _check_idle(self, what):
         if self.training:
             err = RuntimeError(f"{what}: training is running; press Stop first")
@@ -357,7 +297,8 @@ class Session(TrainCommands, HasTraits):
         """Run ``action`` as one undoable step; on error roll back, report and re-raise."""
         self._check_idle(kind)
         with self.lock:
-            before = self.model.state()
+            self.poll()
+            before = self._seen_state  # the model as it is now (poll just made sure)
             try:
                 # warnings (e.g. edges auto_symbolic left as splines) go to the message area
                 # too; they are re-issued below for scripts
@@ -378,8 +319,11 @@ class Session(TrainCommands, HasTraits):
         return self
 
     def _changed(self, message, level="info"):
-        """The model changed: drop caches, update flags, bump ``revision`` (views redraw)."""
+        """The model changed: drop caches, remember its version and state (the next command's
+        undo point), update flags, bump ``revision`` (views redraw)."""
         self._cache.clear()
+        self._seen = self._cache_version = self.model.version
+        self._seen_state = self.model.state()
         self.can_undo = self.undo_history.can_undo
         self.can_redo = self.undo_history.can_redo
         if message is not None:

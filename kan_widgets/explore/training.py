@@ -73,6 +73,7 @@ class TrainCommands:
             err = ValueError("train needs data: build the session with Session(model, data)")
             self._report("train", err)
             raise err
+        self.poll()  # a change made outside becomes its own step first
         with self._busy:
             if self.training:
                 err = RuntimeError("training is already running; press Stop first")

@@ -223,8 +223,9 @@ class Explorer:
         return self
 
     def refresh(self):
-        """Redraw everything and forget cached suggestions: call it after changing the model
-        outside the Explorer (e.g. ``model.fit(...)`` in a cell)."""
+        """Redraw everything and forget cached suggestions. A change made to the model outside
+        the Explorer (``model.fit(...)`` in a cell) is noticed at the next click anyway, and
+        recorded as an undoable "changed outside" step; this shows it at once."""
         self.session.refresh()
         return self
 

@@ -263,3 +263,38 @@ def test_formula_text_after_auto_symbolic(session, toy):
     ns = {}
     exec(text.sympy, ns)
     assert "y" in ns
+
+
+def test_a_change_made_outside_becomes_an_undoable_step(session, toy):
+    m = session.model
+    session.prune_edge((0, 0, 1))
+    start = m.state()
+    assert not session.poll()  # nothing changed since
+    m.fit(toy, steps=2, progress=False)  # a notebook cell trains the model
+    with torch.no_grad():
+        m.layers[1].coef[0, 0, 0] += 1  # ... and edits a parameter by hand
+    session.select((0, 1, 0))  # the next interaction notices
+    labels = [s.label for s, _ in session.undo_history.steps()]
+    assert labels == ["start", "prune 0,0,1", "changed outside"]
+    assert "changed outside" in session.message
+    assert not session.poll()
+    session.undo()
+    assert_same_state(m.state(), start)
+    session.redo()
+    assert m.layers[1].coef[0, 0, 0] != start["state_dict"]["layers.1.coef"][0, 0, 0]
+
+
+def test_cached_answers_follow_a_change_made_outside(session):
+    m = session.model
+    e = (0, 1, 0)
+    before = session.edge_detail(e).curve_y.copy()
+    with torch.no_grad():
+        m.layers[0].coef.mul_(2)  # no command ran: the cache must still notice
+    after = session.edge_detail(e).curve_y
+    assert not torch.allclose(torch.as_tensor(before), torch.as_tensor(after))
+
+
+def test_own_training_is_not_a_change_made_outside(session):
+    session.train(steps=2, opt="Adam", lr=1e-2)
+    assert not session.poll()
+    assert [s.kind for s, _ in session.undo_history.steps()] == ["start", "train"]

@@ -1,0 +1,103 @@
+"""What a ``Session`` answers without changing the model: losses, scores, the scene, an
+edge's detail, suggestions, candidate previews and the formula. Results are cached until the
+model changes (the session clears the cache; a change made outside the session is noticed
+through ``model.version``)."""
+
+from __future__ import annotations
+
+from .scene import build_scene, edge_detail, fix_previews, formula_text
+
+__all__ = ["SessionQueries"]
+
+
+class SessionQueries:
+    """Reading verbs of ``Session`` (which supplies ``model``, the data, ``lock``, ``layout``,
+    ``samples``, ``_edge``, ``_call`` and ``_cache``)."""
+
+    def losses(self) -> tuple[float, float]:
+        """(test RMSE, train RMSE) of the model now (``model.score``); test falls back to train,
+        NaN without data."""
+        if self.X is None:
+            return float("nan"), float("nan")
+        with self.lock:
+            train = self.model.score(self.X, self.y)
+            test = train if self.X_test is None else self.model.score(self.X_test, self.y_test)
+        return test, train
+
+    def scores(self, fresh=False):
+        """``model.attribution`` on the session's samples, kept in the session's cache (the
+        model is not written); None without samples. ``fresh`` recomputes."""
+        if self.samples is None:
+            return None
+        with self.lock:
+            if fresh:
+                self._cache.pop(("scores",), None)
+            return self._cached(("scores",), lambda: self.model.attribution(self.samples)[0])
+
+    def scene(self, n_points=24, fresh_scores=False):
+        """The network drawn as plain numbers (``explore.scene.NetworkScene``).
+
+        ``fresh_scores`` recomputes the attribution scores first (live frames while training,
+        when the model moved but its scores were not reset yet)."""
+        with self.lock:
+            return build_scene(self.model, self.layout, n_points=n_points,
+                               scores=self.scores(fresh=fresh_scores))
+
+    def edge_detail(self, edge=None):
+        """The selected (or given) edge, large, with its samples (``EdgeDetail``)."""
+        e = self._edge(edge)
+        with self.lock:
+            return self._cached(("detail", e), lambda: edge_detail(
+                self.model, e, self.samples, names=self.layout.node_labels,
+                scores=self.scores()))
+
+    def suggestions(self, edge=None, topk=5) -> list:
+        """``model.suggest_symbolic`` of the edge, ranked, cached until the model changes."""
+        e = self._edge(edge)
+        with self.lock:
+            return self._cached(("suggest", e, topk), lambda: self._call(
+                self.model.suggest_symbolic, e, topk=topk))
+
+    def candidate(self, edge, name):
+        """The best ``SymbolicFit`` of function ``name`` for the edge (a manual pick), cached."""
+        e = self._edge(edge)
+        with self.lock:
+            def fit():
+                for f in self.suggestions(e):
+                    if f.name == name:
+                        return f
+                fits = self._call(self.model.suggest_symbolic, e, lib=[name], topk=1)
+                if not fits:
+                    raise ValueError(f"no fit of {name!r} for edge {e}")
+                return fits[0]
+            return self._cached(("candidate", e, name), fit)
+
+    def previews(self, edge=None, fits=None) -> list[float]:
+        """RMSE (test split if any) if the edge were fixed to each of ``fits`` (default: the
+        suggestions); the model is not changed. NaN without data."""
+        e = self._edge(edge)
+        with self.lock:
+            fits = self.suggestions(e) if fits is None else list(fits)
+            if self.X is None:
+                return [float("nan")] * len(fits)
+            X, y = ((self.X_test, self.y_test) if self.X_test is not None else (self.X, self.y))
+            key = ("preview", e, tuple(fits))
+            return self._cached(key, lambda: [float(v) for v in
+                                              fix_previews(self.model, e, fits, X, y)])
+
+    def formula(self, digits=4):
+        """``FormulaText`` of the model now (LaTeX, sympy and Python source, or why not)."""
+        with self.lock:
+            return self._cached(("formula", digits), lambda: formula_text(
+                self.model, self.layout.node_labels[0], self.layout.node_labels[-1], digits))
+
+    def _cached(self, key, compute):
+        version = self.model.version  # a change made outside the session empties the cache
+        if version != self._cache_version:
+            self._cache.clear()
+            self._cache_version = version
+        try:
+            return self._cache[key]
+        except KeyError:
+            value = self._cache[key] = compute()
+            return value
