@@ -9,6 +9,7 @@ from importlib import import_module
 from . import datasets
 from ._version import __version__
 from .core import KAN, EdgeId, FitDivergedWarning, SymbolicFit
+from .core.functions import set_definition_compiler as _set_definition_compiler
 from .datasets import Dataset
 
 # name -> module that defines it; resolved on first attribute access (PEP 562)
@@ -25,6 +26,17 @@ _LAZY = {
 
 __all__ = ["KAN", "EdgeId", "SymbolicFit", "FitDivergedWarning", "Dataset", "datasets",
            "__version__", *_LAZY]
+
+
+def _compile_definition(src):
+    """Rebuild a saved user function (``KAN.load``) with the symbolic layer, imported only
+    when a model needs it; importing it replaces this stand-in with its own compiler."""
+    from .symbolic.sympy_functions import torch_from_sympy_def
+
+    return torch_from_sympy_def(src)
+
+
+_set_definition_compiler(_compile_definition)
 
 
 def __getattr__(name):

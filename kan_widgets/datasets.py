@@ -116,14 +116,19 @@ def from_formula(expr: str, ranges=(-1.0, 1.0), n_train=1000, n_test=1000, seed=
     """Sample a formula given as text, e.g. ``"exp(sin(pi*x) + y**2)"``.
 
     Variables are read from the expression in alphabetical order unless ``variables`` gives
-    the order. ``^`` is read as a power.
+    the order. ``^`` is read as a power. The text is read by the safe formula reader
+    (``kan_widgets.symbolic.parse``): numbers, variables, ``+ - * / ** ^``, ``pi``, ``E``
+    and calls of known functions (``sin``, ``exp``, ``log``, ``sqrt`` ...); it is never
+    evaluated as Python, and anything else raises ``ValueError``.
     """
     import sympy  # only this constructor needs sympy
 
-    try:
-        sexpr = sympy.sympify(str(expr).replace("^", "**"))
-    except (sympy.SympifyError, SyntaxError, TypeError) as e:
-        raise ValueError(f"cannot read formula {expr!r}: {e}") from None
+    from .symbolic.parse import parse_formula
+
+    if not isinstance(expr, str):
+        raise TypeError(f"from_formula takes the formula as a str; got {type(expr).__name__} "
+                        "(use from_function for a callable)")
+    sexpr = parse_formula(expr, caret_power=True)
     syms = sorted(sexpr.free_symbols, key=lambda s: s.name)
     if variables is not None:
         by_name = {s.name: s for s in syms}

@@ -9,6 +9,7 @@ import torch
 
 import kan_widgets as kw
 from kan_widgets.core import functions as F
+from kan_widgets.core.affine_fit import fit_affine
 from kan_widgets.symbolic.sympy_functions import SYMPY_FUNCTIONS, X, sympy_function
 
 PYKAN_29 = ["0", "x", "x^2", "x^3", "x^4", "x^5", "1/x", "1/x^2", "1/x^3", "1/x^4", "1/x^5", "sqrt",
@@ -114,3 +115,40 @@ def test_register_function_rejects_bad_input(cleanup):
     with pytest.raises(TypeError, match="sympy_fn"):
         kw.register_function("bad", torch_fn=torch.special.erf)
     assert "bad" not in F.LIBRARY
+
+
+def test_every_builtin_has_its_sympy_text_and_search_spec_in_the_one_table():
+    for name in F.BUILTIN_NAMES:
+        f = F.get_function(name)
+        assert isinstance(f.sympy_def, str) and isinstance(f.search, F.SearchSpec), name
+    assert F.get_function("gaussian").sympy_def == "exp(-x**2)"
+    assert SYMPY_FUNCTIONS["gaussian"](X) == sp.exp(-(X**2))
+    assert F.search_of(F.get_function("sin")).kind == "phase"
+
+
+def test_user_function_without_search_spec_gets_the_default(cleanup):
+    cleanup.append("cube_plus")
+    f = kw.register_function("cube_plus", sympy_fn="x**3 + x")
+    assert f.search is None and F.search_of(f) is F.DEFAULT_SEARCH
+    z = torch.linspace(-1, 1, 50, dtype=torch.float64)
+    fit = fit_affine(z, 2.0 * ((0.5 * z + 0.1) ** 3 + 0.5 * z + 0.1) - 1.0, ["cube_plus"])
+    assert float(fit.r2[0, 0]) > 0.99
+
+
+def test_loading_user_functions_without_the_symbolic_layer_says_what_to_import(tmp_path, cleanup):
+    cleanup.append("sinsq2")
+    kw.register_function("sinsq2", sympy_fn="sin(x)**2")
+    model = kw.KAN([1, 1], seed=0)
+    model.fix_symbolic((0, 0, 0), "sinsq2", fit=False)
+    path = model.save(tmp_path / "m.kan")
+    F.unregister_function("sinsq2")
+    previous = F.set_definition_compiler(None)
+    try:
+        with pytest.raises(RuntimeError, match=r"import kan_widgets\.symbolic"):
+            kw.KAN.load(path)
+        assert "sinsq2" not in F.LIBRARY
+    finally:
+        F.set_definition_compiler(previous)
+    loaded = kw.KAN.load(path)
+    z = torch.rand(7, 1) * 2 - 1
+    torch.testing.assert_close(loaded(z), model(z))

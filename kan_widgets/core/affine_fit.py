@@ -7,7 +7,9 @@ no Python loop over grid points or edges), then zooms in around the best grid po
 times, and finally solves ``(c, d)`` on all samples.
 
 The search works on ``x`` normalised to ``[-1, 1]`` (``x~ = (x - m) / h``), so one grid fits
-every edge, and uses the invariances of each function to search fewer dimensions:
+every edge, and uses the invariances of each function to search fewer dimensions (each library
+entry carries its ``SearchSpec``; user functions without one get ``DEFAULT_SEARCH``, a plain
+``phase`` grid with both signs of ``alpha``):
 
 ========  ============================================  =========================================
 kind      functions                                     searched
@@ -38,49 +40,9 @@ from dataclasses import dataclass
 import torch
 
 from .affine_polish import check_domain, polish_affine, solve_cd
-from .functions import domain_of, get_function
+from .functions import SearchSpec, domain_of, get_function, search_of
 
 __all__ = ["fit_affine", "AffineFits"]
-
-
-@dataclass(frozen=True)
-class _Spec:
-    kind: str  # zero | linear | scale | shift | phase | center
-    th1: tuple = ()
-    th2: tuple = (0.0,)
-
-
-def _lin(lo, hi, n, endpoint=True):
-    step = (hi - lo) / (n - 1 if endpoint else n)
-    return tuple(lo + step * i for i in range(n))
-
-
-_SCALE_T = tuple(sorted(set(_lin(-3.0, 3.0, 49) + tuple(
-    s * 10 ** (math.log10(3.5) + i * (2 - math.log10(3.5)) / 9) for s in (-1, 1) for i in range(10)))))
-_SCALE = _Spec("scale", _SCALE_T)
-_LOG_A = _lin(math.log(0.1), math.log(20.0), 24)
-
-SPECS: dict[str, _Spec] = {
-    "0": _Spec("zero"),
-    "x": _Spec("linear"),
-    **{n: _SCALE for n in ("x^2", "x^3", "x^4", "x^5", "1/x", "1/x^2", "1/x^3", "1/x^4", "1/x^5",
-                           "sqrt", "x^0.5", "x^1.5", "1/sqrt(x)", "1/x^0.5", "log", "abs", "sgn")},
-    "exp": _Spec("shift", _lin(-12.0, 12.0, 49)),
-    "sin": _Spec("phase", _lin(0.25, 12.0, 48), _lin(-math.pi / 2, math.pi / 2, 12, False)),
-    "cos": _Spec("phase", _lin(0.25, 12.0, 48), _lin(-math.pi / 2, math.pi / 2, 12, False)),
-    "tan": _Spec("phase", _lin(0.05, 1.55, 16), _lin(-1.5, 1.5, 13)),
-    "arcsin": _Spec("phase", _lin(0.05, 1.0, 20), _lin(-0.95, 0.95, 20)),
-    "arccos": _Spec("phase", _lin(0.05, 1.0, 20), _lin(-0.95, 0.95, 20)),
-    "arctanh": _Spec("phase", _lin(0.05, 1.0, 20), _lin(-0.95, 0.95, 20)),
-    "tanh": _Spec("center", _LOG_A, _lin(-2.0, 2.0, 17)),
-    "sigmoid": _Spec("center", _lin(math.log(0.2), math.log(40.0), 24), _lin(-2.0, 2.0, 17)),
-    "arctan": _Spec("center", _LOG_A, _lin(-2.0, 2.0, 17)),
-    "gaussian": _Spec("center", _lin(math.log(0.1), math.log(12.0), 24), _lin(-3.0, 3.0, 25)),
-    "cosh": _Spec("center", _lin(math.log(0.1), math.log(8.0), 20), _lin(-3.0, 3.0, 25)),
-    "sinh": _Spec("center", _lin(math.log(0.1), math.log(8.0), 20), _lin(-3.0, 3.0, 25)),
-}
-# user functions: no symmetry known, so both signs of alpha and a plain (alpha, beta) grid
-_USER = _Spec("phase", tuple(v for v in _lin(-10.0, 10.0, 41) if v != 0), _lin(-5.0, 5.0, 21))
 
 
 @dataclass
@@ -99,7 +61,7 @@ class AffineFits:
     r2: torch.Tensor
 
 
-def _ab(spec: _Spec, t1, t2):
+def _ab(spec: SearchSpec, t1, t2):
     """Search parameters -> (alpha, beta) of ``f(alpha * x~ + beta)``; any shape."""
     if spec.kind == "scale":
         s = torch.where(t1 >= 0, 1.0, -1.0).to(t1.dtype)
@@ -155,7 +117,7 @@ def _steps(values: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
 
 
 @functools.lru_cache(maxsize=64)
-def _grid(spec: _Spec):
+def _grid(spec: SearchSpec):
     g1 = torch.tensor(spec.th1, dtype=torch.float64)
     g2 = torch.tensor(spec.th2, dtype=torch.float64)
     T1, T2 = torch.meshgrid(g1, g2, indexing="ij")
@@ -231,76 +193,150 @@ def fit_affine(x, y, names, sst_floor=None, max_search: int = 128, rounds: int =
     ValueError : fewer than 3 samples, non-finite values, or an edge whose input is constant
     KeyError : unknown function name
     """
+    x, y = _checked_samples(x, y)
+    funcs = [get_function(n) for n in names]  # unknown names fail here, with close matches
+    specs = [search_of(f) for f in funcs]
+    prob = _Problem.of(x, y, max_search)
+    alpha, beta, score = _grid_search(funcs, specs, prob, rounds, chunk)
+    if polish > 0:
+        _polish_promising(funcs, specs, prob, alpha, beta, score, polish)
+    a, b = _canonical_affine(specs, prob, alpha, beta)
+    return _final_fit(funcs, x, y, a, b, sst_floor, list(names))
+
+
+def _checked_samples(x, y):
+    """(n_edges, n_samples) float64 rows of ``x`` and ``y``, checked."""
     x, y = _as_rows(x, "x"), _as_rows(y, "y")
     if x.shape != y.shape:
         raise ValueError(f"x and y shapes differ: {tuple(x.shape)} vs {tuple(y.shape)}")
-    E, N = x.shape
-    if N < 3:
-        raise ValueError(f"need at least 3 samples to fit an edge; got {N}")
+    if x.shape[1] < 3:
+        raise ValueError(f"need at least 3 samples to fit an edge; got {x.shape[1]}")
     if not (torch.isfinite(x).all() and torch.isfinite(y).all()):
         raise ValueError("edge samples contain NaN or inf")
-    funcs = [get_function(n) for n in names]  # unknown names fail here, with close matches
-    lo, hi = x.min(1).values, x.max(1).values
-    m, h = (lo + hi) / 2, (hi - lo) / 2
-    flat = h <= 1e-12 * (1 + m.abs())
-    if flat.any():
-        raise ValueError(f"edge input is constant (value {float(m[flat][0]):.6g}) on all {N} "
-                         "samples: no samples in range to fit a function to")
-    xt = (x - m[:, None]) / h[:, None]
-    if N > max_search:  # even quantiles of x: keeps both ends and the shape, cheaply
-        pick = torch.linspace(0, N - 1, max_search).round().long()
-        order = x.argsort(1)[:, pick]
-        xs, ys = xt.gather(1, order), y.gather(1, order)
-    else:
-        xs, ys = xt, y
-    yc = ys - ys.mean(1, keepdim=True)
-    syy = (yc * yc).sum(1)
-    ystd = (syy / xs.shape[1]).sqrt().clamp_min(1e-300)[:, None]
+    return x, y
 
-    # 1. grid search and zoom, functions grouped by search spec (one batched op per group
-    # for the statistics, one call per function for its values)
-    searched = [(n, f, SPECS.get(f.name, _USER)) for n, f in enumerate(funcs)
-                if SPECS.get(f.name, _USER).kind not in ("zero", "linear")]
-    alpha = torch.ones(E, len(funcs), dtype=x.dtype)
-    beta = torch.zeros(E, len(funcs), dtype=x.dtype)
-    score = torch.full((E, len(funcs)), -1.0, dtype=x.dtype)
-    groups: dict[_Spec, list[int]] = {}
-    for n, _, spec in searched:
-        groups.setdefault(spec, []).append(n)
+
+@dataclass
+class _Problem:
+    """The search's view of the samples: ``x~ = (x - m) / h`` in [-1, 1] and centred y.
+
+    m, h : (E,) centre and half-width of each edge's input range
+    xs, yc : (E, n) the search samples (at most ``max_search``, even quantiles of x), x~ and
+        y - mean; syy : (E,) sum of yc²; ystd : (E, 1) standard deviation of y
+    """
+
+    m: torch.Tensor
+    h: torch.Tensor
+    xs: torch.Tensor
+    yc: torch.Tensor
+    syy: torch.Tensor
+    ystd: torch.Tensor
+
+    @classmethod
+    def of(cls, x, y, max_search):
+        N = x.shape[1]
+        lo, hi = x.min(1).values, x.max(1).values
+        m, h = (lo + hi) / 2, (hi - lo) / 2
+        flat = h <= 1e-12 * (1 + m.abs())
+        if flat.any():
+            raise ValueError(f"edge input is constant (value {float(m[flat][0]):.6g}) on all {N} "
+                             "samples: no samples in range to fit a function to")
+        xt = (x - m[:, None]) / h[:, None]
+        if N > max_search:  # even quantiles of x: keeps both ends and the shape, cheaply
+            pick = torch.linspace(0, N - 1, max_search).round().long()
+            order = x.argsort(1)[:, pick]
+            xs, ys = xt.gather(1, order), y.gather(1, order)
+        else:
+            xs, ys = xt, y
+        yc = ys - ys.mean(1, keepdim=True)
+        syy = (yc * yc).sum(1)
+        ystd = (syy / xs.shape[1]).sqrt().clamp_min(1e-300)[:, None]
+        return cls(m, h, xs, yc, syy, ystd)
+
+
+def _searched(specs):
+    return [n for n, spec in enumerate(specs) if spec.kind not in ("zero", "linear")]
+
+
+def _grid_search(funcs, specs, prob, rounds, chunk):
+    """Grid search and zoom, functions grouped by search spec (one batched op per group for
+    the statistics, one call per function for its values), edges in chunks of memory.
+
+    Returns alpha, beta, score: (E, F) of ``f(alpha x~ + beta)``; -1 score where not searched.
+    """
+    E, F = prob.xs.shape[0], len(funcs)
+    alpha = torch.ones(E, F, dtype=prob.xs.dtype)
+    beta = torch.zeros(E, F, dtype=prob.xs.dtype)
+    score = torch.full((E, F), -1.0, dtype=prob.xs.dtype)
+    groups: dict[SearchSpec, list[int]] = {}
+    for n in _searched(specs):
+        groups.setdefault(specs[n], []).append(n)
     for spec, cols in groups.items():
         group = [funcs[n] for n in cols]
-        step = max(1, chunk // (len(cols) * len(spec.th1) * len(spec.th2) * xs.shape[1]))
+        step = max(1, chunk // (len(cols) * len(spec.th1) * len(spec.th2) * prob.xs.shape[1]))
         for s in range(0, E, step):
             sl = slice(s, s + step)
-            a_g, b_g, r_g = _search(group, spec, xs[sl], yc[sl], syy[sl], rounds)
+            a_g, b_g, r_g = _search(group, spec, prob.xs[sl], prob.yc[sl], prob.syy[sl], rounds)
             alpha[sl, cols], beta[sl, cols], score[sl, cols] = a_g.T, b_g.T, r_g.T
-    # 2. polish (Levenberg-Marquardt, all functions at once, on standardised y) the candidates
-    # that can still matter for the ranking: r² >= 0.9 and within 1000x the best's residual
+    return alpha, beta, score
+
+
+def _polish_promising(funcs, specs, prob, alpha, beta, score, iters):
+    """Levenberg-Marquardt (all functions at once, on standardised y) on the candidates that
+    can still matter for the ranking: r² >= 0.9 and within 1000x the best's residual.
+    Updates ``alpha`` and ``beta`` in place."""
     gap = 1 - score
     close = (score >= 0.9) & (gap <= 1000 * gap.min(1, keepdim=True).values + 1e-6)
-    cols = [n for n, _, _ in searched if bool(close[:, n].any())]
-    if cols and polish > 0:
-        pol = [(f, SPECS.get(f.name, _USER)) for f in (funcs[n] for n in cols)]
-        a_p, b_p = polish_affine([f for f, _ in pol], [sp for _, sp in pol], xs, yc / ystd,
-                           alpha[:, cols], beta[:, cols], polish)
-        alpha[:, cols], beta[:, cols] = a_p, b_p
-    # back to the raw x, in a canonical form (the redundant scale or shift goes into c or d)
+    cols = [n for n in _searched(specs) if bool(close[:, n].any())]
+    if not cols:
+        return
+    a_p, b_p = polish_affine([funcs[n] for n in cols], [specs[n] for n in cols], prob.xs,
+                             prob.yc / prob.ystd, alpha[:, cols], beta[:, cols], iters)
+    alpha[:, cols], beta[:, cols] = a_p, b_p
+
+
+def _canonical_affine(specs, prob, alpha, beta):
+    """``f(alpha x~ + beta)`` back on the raw x as ``f(a x + b)``, in a canonical form (the
+    redundant scale or shift goes into c or d). Returns a, b: (E, F)."""
+    m, h = prob.m, prob.h
     a, b = alpha / h[:, None], beta - alpha * (m / h)[:, None]
-    plain = [n for n, f in enumerate(funcs) if SPECS.get(f.name, _USER).kind in ("zero", "linear")]
-    a[:, plain], b[:, plain] = 1.0, 0.0  # x and 0: a = 1, b = 0 exactly
-    for n, _, spec in searched:
-        if spec.kind == "scale":  # f(s/h * v) = h^-p f(s v) (log: - log h + log(s v)): a = +-1
+    for n, spec in enumerate(specs):
+        if spec.kind in ("zero", "linear"):  # x and 0: a = 1, b = 0 exactly
+            a[:, n], b[:, n] = 1.0, 0.0
+        elif spec.kind == "scale":  # f(s/h * v) = h^-p f(s v) (log: - log h + log(s v)): a = +-1
             a[:, n], b[:, n] = alpha[:, n], alpha[:, n] * (h * beta[:, n] * alpha[:, n] - m)
         elif spec.kind == "shift":  # exp(a x + b) = e^b exp(a x): b goes into c
             b[:, n] = torch.where(b[:, n].abs() <= 30, 0.0, b[:, n])
+    return a, b
 
-    # 3. (c, d) and r² on all samples
+
+def _final_fit(funcs, x, y, a, b, sst_floor, names):
+    """``(c, d)`` and r² on all samples; a failed fit is ``(1, 0, 0, mean)`` with r² = -inf."""
+    E = x.shape[0]
     ymean = y.mean(1)
     sst = ((y - ymean[:, None]) ** 2).sum(1)
     floor = torch.zeros(E, dtype=x.dtype) if sst_floor is None else \
         torch.as_tensor(sst_floor, dtype=x.dtype).flatten().expand(E)
     denom = torch.maximum(sst, floor).clamp_min(1e-300)
-    zs, ok = [], torch.ones(E, len(funcs), dtype=torch.bool)
+    z, ok = _values(funcs, x, a, b)
+    c, d, sse = solve_cd(z, y[:, None, :])
+    fit_r2 = 1 - sse / denom[:, None]
+    # a flat z explains nothing a constant would not: not this function ("0" is exempt)
+    zc = z - z.mean(-1, keepdim=True)
+    flat = (zc * zc).sum(-1) <= 1e-10 * (z * z).sum(-1) + 1e-280
+    is_zero = torch.tensor([f.name == "0" for f in funcs])
+    ok &= ~flat | is_zero
+    # never hand out NaN parameters
+    ok &= torch.isfinite(c) & torch.isfinite(d) & torch.isfinite(a) & torch.isfinite(b)
+    a, b = torch.where(ok, a, 1.0), torch.where(ok, b, 0.0)
+    c, d = torch.where(ok, c, 0.0), torch.where(ok, d, ymean[:, None])
+    r2 = torch.where(ok, fit_r2, -math.inf)
+    return AffineFits(names, a, b, c, d, r2)
+
+
+def _values(funcs, x, a, b):
+    """``f(a x + b)`` on all samples, (E, F, N), and (E, F) True where finite and in domain."""
+    zs, ok = [], torch.ones(x.shape[0], len(funcs), dtype=torch.bool)
     for n, f in enumerate(funcs):
         if f.name == "0":
             zs.append(torch.zeros_like(x))
@@ -311,17 +347,4 @@ def fit_affine(x, y, names, sst_floor=None, max_search: int = 128, rounds: int =
         dom_ok = check_domain(f, domain_of(f), u)
         ok[:, n] = fin.all(1) if dom_ok is None else fin.all(1) & dom_ok
         zs.append(torch.where(fin, z, 0.0) if not f.builtin else z)
-    z = torch.stack(zs, 1)  # (E, F, N)
-    c, d, sse = solve_cd(z, y[:, None, :])
-    fit_r2 = 1 - sse / denom[:, None]
-    # a flat z explains nothing a constant would not: not this function ("0" is exempt)
-    zc = z - z.mean(-1, keepdim=True)
-    flat = (zc * zc).sum(-1) <= 1e-10 * (z * z).sum(-1) + 1e-280
-    is_zero = torch.tensor([f.name == "0" for f in funcs])
-    ok &= ~flat | is_zero
-    # never hand out NaN parameters: a failed fit is (a, b, c, d) = (1, 0, 0, mean)
-    ok &= torch.isfinite(c) & torch.isfinite(d) & torch.isfinite(a) & torch.isfinite(b)
-    a, b = torch.where(ok, a, 1.0), torch.where(ok, b, 0.0)
-    c, d = torch.where(ok, c, 0.0), torch.where(ok, d, ymean[:, None])
-    r2 = torch.where(ok, fit_r2, -math.inf)
-    return AffineFits(list(names), a, b, c, d, r2)
+    return torch.stack(zs, 1), ok

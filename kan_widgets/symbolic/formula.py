@@ -20,6 +20,7 @@ import math
 
 import sympy as sp
 
+from .parse import as_expression
 from .sympy_functions import sympy_function
 
 __all__ = ["formula", "latex", "round_numbers", "snap_constants", "clean"]
@@ -193,7 +194,7 @@ def latex(model_or_exprs, variables=None, digits=None, simplify=True):
         exprs = formula(model_or_exprs, variables, digits, simplify)
     else:
         exprs = model_or_exprs if isinstance(model_or_exprs, (list, tuple)) else [model_or_exprs]
-        exprs = [sp.sympify(e) for e in exprs]
+        exprs = [as_expression(e) for e in exprs]
         if digits is not None:
             exprs = [round_numbers(e, digits) for e in exprs]
     return [sp.latex(e) for e in exprs]

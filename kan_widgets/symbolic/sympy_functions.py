@@ -1,9 +1,14 @@
-"""The symbolic function library, sympy side: the names of ``kan_widgets.core.functions``
-mapped to sympy, plus ``register_function`` for user functions (both sides at once)."""
+"""The symbolic function library, sympy side, built from the one table in
+``kan_widgets.core.functions``: every entry carries its sympy side as formula text in ``x``,
+read here by the safe parser (``symbolic.parse``) and cached. ``register_function`` adds a
+user function on both sides at once. Importing this module installs the definition compiler
+that ``KAN.load`` uses to rebuild user functions.
+"""
 
 from __future__ import annotations
 
 import functools
+from types import MappingProxyType
 
 import numpy as np
 import sympy as sp
@@ -11,58 +16,42 @@ import torch
 
 from kan_widgets.core import functions as _core
 
+from .parse import parse_formula
+
 __all__ = ["SYMPY_FUNCTIONS", "sympy_function", "register_function", "torch_from_sympy_def", "X"]
 
-X = sp.Symbol("x")  # the variable user definitions are written in
+X = sp.Symbol("x")  # the variable definitions are written in
 
-SYMPY_FUNCTIONS = {
-    "0": lambda x: sp.Integer(0),
-    "x": lambda x: x,
-    "x^2": lambda x: x**2,
-    "x^3": lambda x: x**3,
-    "x^4": lambda x: x**4,
-    "x^5": lambda x: x**5,
-    "1/x": lambda x: 1 / x,
-    "1/x^2": lambda x: x**-2,
-    "1/x^3": lambda x: x**-3,
-    "1/x^4": lambda x: x**-4,
-    "1/x^5": lambda x: x**-5,
-    "sqrt": sp.sqrt,
-    "x^0.5": sp.sqrt,
-    "x^1.5": lambda x: x ** sp.Rational(3, 2),
-    "1/sqrt(x)": lambda x: 1 / sp.sqrt(x),
-    "1/x^0.5": lambda x: 1 / sp.sqrt(x),
-    "exp": sp.exp,
-    "log": sp.log,
-    "abs": sp.Abs,
-    "sin": sp.sin,
-    "cos": sp.cos,
-    "tan": sp.tan,
-    "tanh": sp.tanh,
-    "sgn": sp.sign,
-    "arcsin": sp.asin,
-    "arccos": sp.acos,
-    "arctan": sp.atan,
-    "arctanh": sp.atanh,
-    "gaussian": lambda x: sp.exp(-(x**2)),
-    "cosh": sp.cosh,
-    "sinh": sp.sinh,
-    "sigmoid": lambda x: 1 / (1 + sp.exp(-x)),
-}
+
+def _library_calls():
+    """Library names usable as calls in a definition (``sgn(x)``, ``gaussian(x)``): the
+    identifiers among them (but ``x``, the variable), each expanding to its definition."""
+    return {n: sympy_function(n) for n, f in _core.LIBRARY.items()
+            if n.isidentifier() and n != X.name and f.builtin}
 
 
 @functools.lru_cache(maxsize=256)
 def _parse(src: str) -> sp.Expr:
-    """A user definition (sympy source in ``x``) as an expression."""
+    """A definition (formula text in ``x``) as an expression, read by the safe parser."""
+    if not isinstance(src, str):
+        raise ValueError(f"a function definition must be text; got {type(src).__name__}")
+    extra = {} if src in _BUILTIN_SOURCES else _library_calls()
     try:
-        expr = sp.sympify(src, locals={"x": X})
-    except (sp.SympifyError, SyntaxError, TypeError) as e:
-        raise ValueError(f"cannot read the function definition {src!r} as sympy: {e}") from None
-    extra = expr.free_symbols - {X}
-    if extra:
+        expr = parse_formula(src, functions=extra)
+    except ValueError as e:
+        raise ValueError(f"cannot read the function definition {src!r}: {e}") from None
+    others = expr.free_symbols - {X}
+    if others:
         raise ValueError(f"a function definition may use only the variable x; {src!r} also uses "
-                         f"{sorted(map(str, extra))}")
+                         f"{sorted(map(str, others))}")
     return expr
+
+
+def _substituting(expr):
+    def f(arg):
+        return expr.xreplace({X: arg})
+
+    return f
 
 
 def sympy_function(name: str):
@@ -72,14 +61,16 @@ def sympy_function(name: str):
     registered without a sympy definition.
     """
     f = _core.get_function(name)
-    if name in SYMPY_FUNCTIONS:
-        return SYMPY_FUNCTIONS[name]
     if f.sympy_def is None:
         raise ValueError(f"user function {name!r} was registered without a sympy definition, so it "
                          "has no formula; register it with kan_widgets.register_function(name, "
                          "sympy_fn=...)")
-    expr = _parse(f.sympy_def)
-    return lambda arg: expr.xreplace({X: arg})
+    return _substituting(_parse(f.sympy_def))
+
+
+_BUILTIN_SOURCES = frozenset(_core.LIBRARY[n].sympy_def for n in _core.BUILTIN_NAMES)
+# name -> callable on sympy expressions, for every built-in (derived from the one table)
+SYMPY_FUNCTIONS = MappingProxyType({n: sympy_function(n) for n in _core.BUILTIN_NAMES})
 
 
 def torch_from_sympy_def(src: str):
@@ -101,7 +92,7 @@ def _as_expr(sympy_fn) -> sp.Expr:
     if isinstance(sympy_fn, str):
         return _parse(sympy_fn)
     if isinstance(sympy_fn, sp.Basic) and not isinstance(sympy_fn, sp.FunctionClass):
-        expr = sp.sympify(sympy_fn)
+        expr = sympy_fn
         if len(expr.free_symbols) > 1:
             raise ValueError(f"{expr} has more than one variable: {sorted(map(str, expr.free_symbols))}")
         return expr.xreplace({s: X for s in expr.free_symbols})
@@ -110,11 +101,12 @@ def _as_expr(sympy_fn) -> sp.Expr:
         if not isinstance(out, sp.Basic):
             raise TypeError("sympy_fn(x) must return a sympy expression for a sympy Symbol x; got "
                             f"{type(out).__name__}")
-        return sp.sympify(out)
+        return out
     raise TypeError(f"sympy_fn must be a str, a sympy expression or a callable; got {sympy_fn!r}")
 
 
-def register_function(name, torch_fn=None, sympy_fn=None, complexity=3, safe_fn=None, domain=None):
+def register_function(name, torch_fn=None, sympy_fn=None, complexity=3, safe_fn=None, domain=None,
+                      search=None):
     """Add a user function to the library, torch and sympy sides at once.
 
     Parameters
@@ -128,6 +120,7 @@ def register_function(name, torch_fn=None, sympy_fn=None, complexity=3, safe_fn=
     complexity : rank cost (built-ins: x 1, x^2 2, sin 2, tanh 3, arcsin 4)
     safe_fn, domain : optional singularity-safe variant and its validity mask (see
         ``kan_widgets.core.functions``)
+    search : optional ``SearchSpec`` for the affine fit; default ``DEFAULT_SEARCH``
 
     The function is stored by its sympy definition, so models that use it survive
     ``save``/``load`` (``load`` rebuilds the torch side), it appears in formulas, and
@@ -150,13 +143,17 @@ def register_function(name, torch_fn=None, sympy_fn=None, complexity=3, safe_fn=
                         "kan_widgets.core.functions.register_function")
     expr = _as_expr(sympy_fn)
     src = sp.sstr(expr)
-    if _parse(src) != expr:  # the stored text must rebuild the same function
+    try:
+        back = _parse(src)
+    except ValueError as e:
+        raise ValueError(f"the definition {expr} cannot be stored as formula text: {e}") from None
+    if back != expr:  # the stored text must rebuild the same function
         raise ValueError(f"the definition {src!r} does not read back as {expr}")
     if torch_fn is None:
         torch_fn = torch_from_sympy_def(src)
     else:
         _check_agree(name, torch_fn, expr)
-    return _core.register_function(name, torch_fn, src, complexity, safe_fn, domain)
+    return _core.register_function(name, torch_fn, src, complexity, safe_fn, domain, search)
 
 
 def _check_agree(name, torch_fn, expr):
@@ -171,3 +168,6 @@ def _check_agree(name, torch_fn, expr):
         k = int(np.argmax(bad))
         raise ValueError(f"torch_fn and sympy_fn of {name!r} disagree at x={z[k]:.3g}: "
                          f"{got[k]:.6g} vs {ref.real[k]:.6g}")
+
+
+_core.set_definition_compiler(torch_from_sympy_def)
