@@ -8,6 +8,8 @@ import re
 import numpy as np
 import sympy as sp
 
+from .parse import as_expression
+
 __all__ = ["to_callable", "to_source", "BACKENDS"]
 
 BACKENDS = {"numpy": "numpy", "torch": "torch", "python": "math"}
@@ -15,8 +17,8 @@ BACKENDS = {"numpy": "numpy", "torch": "torch", "python": "math"}
 
 def _as_list(expr):
     if isinstance(expr, (list, tuple)):
-        return [sp.sympify(e) for e in expr], False
-    return [sp.sympify(expr)], True
+        return [as_expression(e) for e in expr], False
+    return [as_expression(expr)], True
 
 
 def _numeric_constants(e):
@@ -54,7 +56,7 @@ def to_callable(expr, variables=None, backend="numpy"):
 
     Parameters
     ----------
-    expr : sympy expression or list of them
+    expr : sympy expression or list of them (formula text is read by the safe parser)
     variables : argument order, as names or Symbols; default the free symbols in natural
         order. Give the model's input names to evaluate on its ``X`` (a pruned input may be
         absent from the formula).
@@ -69,41 +71,59 @@ def to_callable(expr, variables=None, backend="numpy"):
     _check_backend(backend)
     exprs, single = _as_list(expr)
     syms = _variables(exprs, variables)
-    if backend == "torch":
-        exprs = [_numeric_constants(e) for e in exprs]
-    fn = sp.lambdify(syms, exprs, modules=BACKENDS[backend])
-    if backend == "python":
-        def f_python(*args):
-            if len(args) != len(syms):
-                raise TypeError(f"expected {len(syms)} arguments ({[s.name for s in syms]}); "
-                                f"got {len(args)}")
-            out = [float(v) for v in fn(*args)]
-            return out[0] if single else out
-        return f_python
+    f = _EXPORTERS[backend](exprs, syms, single)
+    f.__doc__ = f"{backend} version of {exprs[0] if single else exprs}; variables {syms}"
+    return f
 
-    if backend == "torch":
-        import torch
 
-        def asarray(v, like=None):
-            if like is not None:
-                return torch.as_tensor(v, dtype=like.dtype, device=like.device)
-            return torch.as_tensor(v, dtype=torch.get_default_dtype()) if not \
-                isinstance(v, torch.Tensor) else v
+def _python_callable(exprs, syms, single):
+    """Scalars in, float (or list of floats) out, through ``math``."""
+    fn = sp.lambdify(syms, exprs, modules="math")
 
-        def widen(v, shape):
-            return v.expand(shape).clone()
+    def f(*args):
+        if len(args) != len(syms):
+            raise TypeError(f"expected {len(syms)} arguments ({[s.name for s in syms]}); "
+                            f"got {len(args)}")
+        out = [float(v) for v in fn(*args)]
+        return out[0] if single else out
 
-        stack = torch.stack
-    else:
-        def asarray(v, like=None):
-            v = np.asarray(v)
-            return v.astype(np.float64) if v.dtype.kind in "biu" else v
+    return f
 
-        def widen(v, shape):
-            return np.broadcast_to(v, shape).copy()
 
-        stack = np.stack
+def _numpy_callable(exprs, syms, single):
+    fn = sp.lambdify(syms, exprs, modules="numpy")
 
+    def asarray(v, like=None):
+        v = np.asarray(v)
+        return v.astype(np.float64) if v.dtype.kind in "biu" else v
+
+    def widen(v, shape):
+        return np.broadcast_to(v, shape).copy()
+
+    return _array_callable(fn, syms, single, asarray, widen, np.stack)
+
+
+def _torch_callable(exprs, syms, single):
+    import torch
+
+    # torch functions do not take Python numbers: constants such as sqrt(2) become floats
+    fn = sp.lambdify(syms, [_numeric_constants(e) for e in exprs], modules="torch")
+
+    def asarray(v, like=None):
+        if like is not None:  # results follow the input's dtype and device
+            return torch.as_tensor(v, dtype=like.dtype, device=like.device)
+        return v if isinstance(v, torch.Tensor) else \
+            torch.as_tensor(v, dtype=torch.get_default_dtype())
+
+    def widen(v, shape):
+        return v.expand(shape).clone()
+
+    return _array_callable(fn, syms, single, asarray, widen, torch.stack, like_first=True)
+
+
+def _array_callable(fn, syms, single, asarray, widen, stack, like_first=False):
+    """The array calling convention shared by numpy and torch: ``f(X)`` with X (n, n_vars)
+    or ``f(x1, x2, ...)``; constant results are broadcast to the inputs' shape."""
     def f(*args):
         if len(args) == 1 and getattr(args[0], "ndim", 0) == 2:
             X = args[0]
@@ -117,13 +137,15 @@ def to_callable(expr, variables=None, backend="numpy"):
                                 f"({[s.name for s in syms]}); got {len(args)} arguments")
             cols = [asarray(a) for a in args]
             shape = tuple(np.broadcast_shapes(*(tuple(c.shape) for c in cols))) if cols else ()
-        like = cols[0] if cols and backend == "torch" else None
+        like = cols[0] if cols and like_first else None
         outs = [asarray(v, like) for v in fn(*cols)]
         outs = [v if tuple(v.shape) == shape else widen(v, shape) for v in outs]
         return outs[0] if single else stack(outs, -1)
 
-    f.__doc__ = f"{backend} version of {exprs[0] if single else exprs}; variables {syms}"
     return f
+
+
+_EXPORTERS = {"numpy": _numpy_callable, "torch": _torch_callable, "python": _python_callable}
 
 
 def _identifier(name, k):
