@@ -174,3 +174,17 @@ def test_junk_text_is_read_or_refused_with_value_error(text):
     except ValueError:
         return
     assert isinstance(out, sp.Basic)
+
+
+def test_export_reads_text_with_the_safe_reader(tmp_path):
+    import numpy as np
+
+    from kan_widgets.symbolic import to_callable, to_source
+
+    f = to_callable("x**2 + sin(y)", variables=["x", "y"])
+    np.testing.assert_allclose(f(np.array([[2.0, 0.0]])), [4.0])
+    flag = tmp_path / "pwned"
+    for export in (to_callable, to_source):
+        with pytest.raises(ValueError, match="only plain function names"):
+            export(MALICIOUS.format(path=flag))
+    assert not flag.exists()
