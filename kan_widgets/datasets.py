@@ -131,6 +131,10 @@ def from_formula(expr: str, ranges=(-1.0, 1.0), n_train=1000, n_test=1000, seed=
     sexpr = parse_formula(expr, caret_power=True)
     syms = sorted(sexpr.free_symbols, key=lambda s: s.name)
     if variables is not None:
+        variables = [str(v) for v in variables]
+        if len(set(variables)) != len(variables):
+            dup = sorted({v for v in variables if variables.count(v) > 1})
+            raise ValueError(f"variables lists {dup} more than once; name each column once")
         by_name = {s.name: s for s in syms}
         unknown = set(by_name) - set(variables)
         if unknown:

@@ -26,6 +26,20 @@ def test_from_formula_reads_variables():
         datasets.from_formula("exp(")
 
 
+def test_from_formula_refuses_what_is_not_a_real_finite_formula():
+    with pytest.raises(ValueError, match="division by zero"):
+        datasets.from_formula("x/0")
+    with pytest.raises(ValueError, match="imaginary"):
+        datasets.from_formula("x + sqrt(-2)")
+    with pytest.raises(ValueError, match=r"\['x'\] more than once"):
+        datasets.from_formula("x + y", variables=["x", "x", "y"])
+    with pytest.raises(TypeError, match="from_function"):
+        datasets.from_formula(lambda X: X)
+    ds = datasets.from_formula("y - x", variables=["y", "x"], n_train=5, n_test=2)
+    assert ds.variables == ["y", "x"]
+    assert torch.allclose(ds.y_train[:, 0], ds.X_train[:, 0] - ds.X_train[:, 1])
+
+
 def test_from_dataframe_keeps_names_and_model_learns_them():
     rng = np.random.default_rng(0)
     df = pd.DataFrame({"mass": rng.uniform(1, 2, 300), "speed": rng.uniform(0, 1, 300)})

@@ -152,3 +152,22 @@ def test_loading_user_functions_without_the_symbolic_layer_says_what_to_import(t
     loaded = kw.KAN.load(path)
     z = torch.rand(7, 1) * 2 - 1
     torch.testing.assert_close(loaded(z), model(z))
+
+
+def test_plain_import_kan_widgets_loads_user_functions_importing_sympy_only_then(tmp_path, cleanup):
+    import subprocess
+    import sys
+
+    cleanup.append("sinsq3")
+    kw.register_function("sinsq3", sympy_fn="sin(x)**2")
+    model = kw.KAN([1, 1], seed=0)
+    model.fix_symbolic((0, 0, 0), "sinsq3", fit=False)
+    path = model.save(tmp_path / "m.kan")
+    code = ("import sys, torch, kan_widgets\n"
+            "before = 'sympy' in sys.modules\n"
+            f"m = kan_widgets.KAN.load({str(path)!r})\n"
+            "print(before, float(m(torch.full((1, 1), 0.3)).detach()[0, 0]))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    before, value = out.stdout.split()
+    assert before == "False"
+    assert float(value) == pytest.approx(float(model(torch.full((1, 1), 0.3)).detach()[0, 0]), rel=1e-6)
