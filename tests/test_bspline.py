@@ -1,14 +1,10 @@
+"""The Cox-de Boor reference (``bspline_basis``) against a textbook scalar recursion, and the
+knot-vector helpers. The fast path is compared with this reference in test_span_tables.py."""
+
 import pytest
 import torch
 
-from kan_widgets.core.bspline import (
-    basis,
-    bspline_basis,
-    dense_from_local,
-    extend_grid,
-    local_bspline,
-    uniform_grid,
-)
+from kan_widgets.core.bspline import bspline_basis, extend_grid, is_uniform, uniform_grid
 
 
 def reference_basis(x, knots, k):
@@ -33,17 +29,15 @@ def random_knots(n_in, G, k, gen):
 
 @pytest.mark.parametrize("k", [0, 1, 2, 3, 5])
 @pytest.mark.parametrize("uniform", [True, False])
-def test_fast_path_matches_float64_cox_de_boor(k, uniform):
+def test_reference_matches_scalar_cox_de_boor(k, uniform):
     gen = torch.Generator().manual_seed(k)
     G = 7
     knots = uniform_grid(2, G, (-1, 1), k, dtype=torch.float64) if uniform else random_knots(2, G, k, gen)
     x = torch.rand(200, 2, generator=gen, dtype=torch.float64) * 3 - 1.5  # also outside the grid
-    fast = basis(x, knots, k, uniform=uniform)
-    assert fast.shape == (200, 2, G + k)
+    dense = bspline_basis(x, knots, k)
+    assert dense.shape == (200, 2, G + k)
     for i in range(2):
-        ref = reference_basis(x[:, i], knots[i], k)
-        assert torch.allclose(fast[:, i], ref, atol=1e-12)
-        assert torch.allclose(bspline_basis(x, knots, k)[:, i], ref, atol=1e-12)
+        assert torch.allclose(dense[:, i], reference_basis(x[:, i], knots[i], k), atol=1e-12)
 
 
 @pytest.mark.parametrize("k", [1, 2, 3, 4])
@@ -51,7 +45,7 @@ def test_fast_path_matches_float64_cox_de_boor(k, uniform):
 def test_partition_of_unity_and_non_negative(k, G):
     knots = uniform_grid(3, G, (-2, 3), k, dtype=torch.float64)
     x = torch.linspace(-2, 3 - 1e-9, 401, dtype=torch.float64)[:, None].expand(-1, 3)
-    B = basis(x, knots, k)
+    B = bspline_basis(x, knots, k)
     assert (B >= -1e-15).all()
     assert torch.allclose(B.sum(-1), torch.ones_like(x), atol=1e-12)
     # each point touches exactly k + 1 non-zero functions at most
@@ -61,25 +55,12 @@ def test_partition_of_unity_and_non_negative(k, G):
 def test_zero_outside_extended_grid():
     knots = uniform_grid(1, 5, (-1, 1), 3)
     x = torch.tensor([[-5.0], [5.0]])
-    assert basis(x, knots, 3).abs().max() == 0
+    assert bspline_basis(x, knots, 3).abs().max() == 0
 
 
-@pytest.mark.parametrize("uniform", [True, False])
-def test_analytic_derivative_matches_autograd(uniform):
-    gen = torch.Generator().manual_seed(1)
-    k, G = 3, 6
-    knots = uniform_grid(2, G, (-1, 1), k, dtype=torch.float64) if uniform else random_knots(2, G, k, gen)
-    x = (torch.rand(300, 2, generator=gen, dtype=torch.float64) * 2.4 - 1.2).requires_grad_()
-    values, span, dvalues = local_bspline(x, knots, k, uniform, derivative=True)
-    w = torch.randn(values.shape, generator=gen, dtype=torch.float64)
-    (values * w).sum().backward()
-    assert torch.allclose((dvalues * w).sum(-1), x.grad, atol=1e-10)
-    assert dense_from_local(values, span, G + k, k).shape == (300, 2, G + k)
-
-
-def test_float32_precision_at_fine_grid():
-    knots64 = uniform_grid(1, 50, (-1, 1), 3, dtype=torch.float64)
-    x = torch.rand(1000, 1, dtype=torch.float64) * 2 - 1
-    ref = basis(x, knots64, 3)
-    got = basis(x.float(), knots64.float(), 3)
-    assert (got.double() - ref).abs().max() < 1e-5
+def test_extend_grid_repeats_the_end_intervals_and_is_uniform_detects_spacing():
+    g = torch.tensor([[0.0, 1.0, 3.0, 6.0]], dtype=torch.float64)
+    t = extend_grid(g, 2)
+    assert t.tolist() == [[-2.0, -1.0, 0.0, 1.0, 3.0, 6.0, 9.0, 12.0]]
+    assert not is_uniform(t)
+    assert is_uniform(uniform_grid(3, 10, (-1, 2), 3))

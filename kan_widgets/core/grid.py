@@ -12,7 +12,7 @@ import torch
 
 from .bspline import bspline_basis, extend_grid
 
-__all__ = ["fit_coef", "grid_from_samples", "update_layer_grid", "refine_layer_grid"]
+__all__ = ["fit_coef", "grid_from_samples", "update_layer_grid"]
 
 
 def fit_coef(x: torch.Tensor, y: torch.Tensor, knots: torch.Tensor, k: int,
@@ -101,7 +101,3 @@ def update_layer_grid(layer, x: torch.Tensor, G: int | None = None) -> None:
         layer.knots = new_knots.to(layer.knots.dtype)
         layer.grid_changed()
 
-
-def refine_layer_grid(layer, x: torch.Tensor, G: int) -> None:
-    """Grid extension of one layer to ``G`` intervals (see ``update_layer_grid``)."""
-    update_layer_grid(layer, x, G)

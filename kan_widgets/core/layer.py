@@ -24,113 +24,152 @@ import math
 import torch
 from torch import nn
 
-from .bspline import (
-    _blend_matrix,
-    dense_from_local,
-    is_uniform,
-    local_bspline,
-    uniform_grid,
-)
+from .bspline import is_uniform, uniform_grid
 from .functions import get_function
-from .span_tables import build_span_tables, table_local_values
+from .span_tables import build_span_tables, local_values, scatter_features
 
 __all__ = ["KANLayer", "BASE_FUNCTIONS"]
 
+# residual functions b(x), plain torch ops: autograd and torch.func differentiate them exactly
+# (silu written out: the same arithmetic, bit for bit, as the fit path always used)
 BASE_FUNCTIONS = {
-    "silu": torch.nn.functional.silu,
+    "silu": lambda x: x * torch.sigmoid(x),
     "identity": lambda x: x,
     "zero": torch.zeros_like,
 }
 
 
-def _silu_grad(x):
-    s = torch.sigmoid(x)
-    return s * (1 + x * (1 - s))
+def _wants_grad(x: torch.Tensor) -> bool:
+    """Whether a backward through ``x`` can follow (then the next derivative is computed along)."""
+    return torch.is_grad_enabled() and x.requires_grad
 
 
-BASE_DERIVATIVES = {"silu": _silu_grad, "identity": torch.ones_like, "zero": torch.zeros_like}
+def _under_torch_func(x: torch.Tensor) -> bool:
+    """Whether ``x`` is traced by a ``torch.func`` transform (grad, jacrev, jacfwd, hessian,
+    vmap), which wraps the tensors it traces. Nested forward mode (``jacfwd`` of ``jacfwd``)
+    does not see through a custom Function's ``jvp`` (it would give zeros), and vmap needs
+    batching rules: under these transforms the features are composed of plain torch ops.
+    A private torch API (``torch._C._functorch``); no public equivalent exists."""
+    return torch._C._functorch.is_functorch_wrapped_tensor(x)
 
 
-def _uniform_local(x, knots, k, derivative):
-    """Closed-form local values on a uniform grid, for samples inside the grid points.
-
-    Inside ``[t_k, t_{K})`` every span's k+1 B-splines exist, so the window of span ``s`` is
-    the natural one (slots ``s - k + 1 .. s + 1``) and no table lookup is needed: the values
-    are ``M^T [1, f, .., f^k]`` with the blending matrix ``M`` and ``f`` the span fraction.
-    Value-major like ``table_local_values``: every plane is contiguous, so the scatter, the
-    backward gather and its sum over the k+1 values stream through memory.
-    """
+def _features_composed(x, base, knots, tables):
+    """``_Features`` by plain differentiable torch ops (same tables, no closed form)."""
+    values, slots, _ = local_values(x, knots, tables, closed_form=False)  # (k+1, B, n_in)
     B, n_in = x.shape
-    M = knots.shape[1]
-    t0 = knots[:, 0]
-    inv_h = (M - 1) / (knots[:, -1] - t0)  # (n_in,)
-    u = (x - t0) * inv_h
-    span = u.floor()
-    frac = (u - span).view(-1)  # (N,) in [0, 1)
-    k1 = k + 1
-    P = x.new_empty(k1, frac.shape[0])  # powers of frac, one contiguous row each
-    P[0] = 1
-    if k > 0:
-        P[1] = frac
-    for p in range(2, k1):
-        torch.mul(P[p - 1], frac, out=P[p])
-    Mb = _blend_matrix(k, x.dtype, x.device)  # (powers, values)
-    slots = span.long() + torch.arange(1 - k, 2, device=x.device)[:, None, None]  # (k1, B, n_in)
-    if not derivative:
-        return (Mb.T @ P).view(k1, B, n_in), slots, None
-    # one matmul gives the values and d/df: rows of [M | M']^T, M' the polynomials' derivatives
-    dM = torch.zeros_like(Mb)
-    dM[:k] = Mb[1:] * torch.arange(1, k1, dtype=x.dtype, device=x.device)[:, None]
-    out = (torch.cat([Mb, dM], dim=1).T @ P).view(2 * k1, B, n_in)
-    return out[:k1], slots, out[k1:].mul_(inv_h)
+    n_slots = knots.shape[1] - values.shape[0] + 1
+    spline = torch.zeros(n_slots, B, n_in, dtype=x.dtype, device=x.device).scatter(0, slots, values)
+    return torch.cat([base.unsqueeze(0), spline[1:]]).permute(1, 2, 0)
 
 
-def _inside_grid(x, knots, k) -> bool:
-    """All samples within the grid points ``[t_k, t_{M-k-1})`` (two cheap column reductions)."""
-    if x.numel() == 0:
-        return True
-    return bool((x.amin(0) >= knots[:, k]).all() and (x.amax(0) < knots[:, -k - 1]).all())
+class _Derivative(torch.autograd.Function):
+    """Order-``r`` derivatives of the k+1 local B-splines of every sample, (k+1, B, n_in),
+    and with ``with_next`` the order ``r + 1`` ones as a second output (one pass).
+
+    Each backward or forward-mode derivative is this Function one order up, so derivatives of
+    any order are exact.
+    """
+
+    @staticmethod
+    def forward(x, knots, tables, order, with_next):
+        values, _, nxt = local_values(x, knots, tables, order, with_next)
+        return values, nxt
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        x, knots, tables, order, _ = inputs
+        ctx.set_materialize_grads(False)
+        ctx.tables, ctx.order = tables, order
+        ctx.save_for_backward(x, knots, output[1])
+        ctx.save_for_forward(x, knots, output[1])
+
+    @staticmethod
+    def _up(ctx, x, knots, nxt):
+        """Orders r + 1 (the saved second output when there is one) and r + 2."""
+        if nxt is None:
+            nxt = _Derivative.apply(x, knots, ctx.tables, ctx.order + 1, False)[0]
+        return nxt, lambda: _Derivative.apply(x, knots, ctx.tables, ctx.order + 2,
+                                              _wants_grad(x))[0]
+
+    @staticmethod
+    def backward(ctx, g, g_next):
+        x, knots, nxt = ctx.saved_tensors
+        nxt, after = _Derivative._up(ctx, x, knots, nxt)
+        gx = None if g is None else (g * nxt).sum(0)
+        if g_next is not None:
+            gn = (g_next * after()).sum(0)
+            gx = gn if gx is None else gx + gn
+        return gx, None, None, None, None
+
+    @staticmethod
+    def jvp(ctx, x_t, *_):
+        x, knots, nxt = ctx.saved_tensors
+        had_next = nxt is not None
+        nxt, after = _Derivative._up(ctx, x, knots, nxt)
+        return nxt * x_t, (after() * x_t if had_next else None)
+
 
 
 class _Features(torch.autograd.Function):
-    """``[b(x), B_1(x) .. B_K(x)]`` per input, with an analytic backward.
+    """``[b(x), B_1(x) .. B_K(x)]`` per input: (B, n_in) -> (B, n_in, 1 + K).
 
     The forward writes the k+1 local values straight into the feature tensor (no dense
     intermediate, no concatenation) without autograd bookkeeping; the backward gathers the
-    incoming gradient at the same k+1 slots and multiplies by the saved local derivatives.
-    Uniform grids with every sample inside use the closed form; everything else uses the
-    layer's per-span tables (a lattice lookup and Horner's scheme per sample).
+    incoming gradient at the same k+1 slots and multiplies by the local derivatives, which the
+    forward computed along and returned as a second output: a backward taken with
+    ``create_graph`` differentiates through them (``_Derivative``), so every order is exact.
+    ``b(x)`` comes in computed by plain torch ops, and its gradient is handed back to them.
     """
 
     @staticmethod
-    def forward(ctx, x, knots, tables, k, uniform, base_fun):
-        need = ctx.needs_input_grad[0]
-        B, n_in = x.shape
-        K = knots.shape[1] - k - 1  # basis functions per input
-        feats = x.new_zeros(B, n_in, 1 + K)
-        # both paths work value-major, (k+1, B, n_in), written through a permuted view
-        if uniform and _inside_grid(x, knots, k):
-            values, slots, dvalues = _uniform_local(x, knots, k, need)
-        else:
-            values, slots, dvalues = table_local_values(x, knots, tables, need)
-        # the k+1 slots of a sample are distinct: a plain scatter
-        feats.permute(2, 0, 1).scatter_(0, slots, values)
-        if base_fun == "silu":  # one sigmoid serves the value and the derivative
-            sig = torch.sigmoid(x)
-            torch.mul(x, sig, out=feats[..., 0])
-            dbase = sig * (1 + x * (1 - sig)) if need else None
-        else:
-            feats[..., 0] = BASE_FUNCTIONS[base_fun](x)
-            dbase = BASE_DERIVATIVES[base_fun](x) if need else None
-        if need:
-            ctx.save_for_backward(slots, dvalues, dbase)
-        return feats
+    def forward(x, base, knots, tables, with_next):
+        values, slots, dvalues = local_values(x, knots, tables, 0, with_next)
+        feats = scatter_features(values, slots, knots.shape[1] - values.shape[0] + 1, base)
+        return feats, slots, dvalues
 
     @staticmethod
-    def backward(ctx, grad):
-        slots, dvalues, dbase = ctx.saved_tensors  # (k+1, B, n_in) x2, (B, n_in)
-        gx = (grad.permute(2, 0, 1).gather(0, slots) * dvalues).sum(0)
-        return gx.addcmul(grad[..., 0], dbase), None, None, None, None, None
+    def setup_context(ctx, inputs, output):
+        x, _, knots, tables, _ = inputs
+        ctx.set_materialize_grads(False)
+        ctx.mark_non_differentiable(output[1])
+        ctx.tables = tables
+        ctx.save_for_backward(x, knots, output[1], output[2])
+        ctx.save_for_forward(x, knots, output[1], output[2])
+
+    @staticmethod
+    def _derivatives(ctx, x, knots, dvalues):
+        if dvalues is None:
+            dvalues = _Derivative.apply(x, knots, ctx.tables, 1, False)[0]
+        return dvalues, lambda: _Derivative.apply(x, knots, ctx.tables, 2, _wants_grad(x))[0]
+
+    @staticmethod
+    def backward(ctx, g, g_slots, g_dvalues):
+        x, knots, slots, dvalues = ctx.saved_tensors
+        gx = g_base = None
+        if g is not None:
+            g_base = g[..., 0] if ctx.needs_input_grad[1] else None
+            if ctx.needs_input_grad[0]:
+                dvalues, _ = _Features._derivatives(ctx, x, knots, dvalues)
+                gx = (g.permute(2, 0, 1).gather(0, slots) * dvalues).sum(0)
+        if g_dvalues is not None:
+            gd = (g_dvalues * _Features._derivatives(ctx, x, knots, dvalues)[1]()).sum(0)
+            gx = gd if gx is None else gx + gd
+        return gx, g_base, None, None, None
+
+    @staticmethod
+    def jvp(ctx, x_t, base_t, *_):
+        x, knots, slots, dvalues = ctx.saved_tensors
+        had_d = dvalues is not None
+        dvalues, second = _Features._derivatives(ctx, x, knots, dvalues)
+        k1, B, n_in = slots.shape
+        n_slots = knots.shape[1] - k1 + 1
+        local_t = dvalues * x_t if x_t is not None else dvalues.new_zeros(())
+        spline_t = dvalues.new_zeros(n_slots, B, n_in).scatter(0, slots, local_t.expand_as(dvalues))
+        base_t = torch.zeros_like(x) if base_t is None else base_t
+        feats_t = torch.cat([base_t.unsqueeze(0), spline_t[1:]]).permute(1, 2, 0)
+        d_t = second() * x_t if had_d and x_t is not None else None
+        return feats_t, None, d_t
+
 
 
 class KANLayer(nn.Module):
@@ -268,7 +307,10 @@ class KANLayer(nn.Module):
         tables = self._tables
         if tables.rows.device != self.knots.device or tables.rows.dtype != self.knots.dtype:  # .to()
             tables = self._tables = build_span_tables(self.knots, self.k)
-        return _Features.apply(x, self.knots, tables, self.k, self._uniform, self.base_fun)
+        base = BASE_FUNCTIONS[self.base_fun](x)
+        if _under_torch_func(x):
+            return _features_composed(x, base, self.knots, tables)
+        return _Features.apply(x, base, self.knots, tables, _wants_grad(x))[0]
 
     def packed_weight(self) -> torch.Tensor:
         """Spline-edge weights with scales and masks folded: (n_in, 1 + K, n_out)."""
@@ -311,9 +353,7 @@ class KANLayer(nn.Module):
 
     def spline_values(self, x: torch.Tensor) -> torch.Tensor:
         """The spline part ``sum_c coef_ijc B_c(x_i)`` alone: (batch, n_in) -> (batch, n_in, n_out)."""
-        values, span = local_bspline(x, self.knots, self.k, self._uniform)
-        basis = dense_from_local(values, span, self.G + self.k, self.k)  # (B, n_in, K)
-        return torch.einsum("bic,ioc->bio", basis, self.coef)
+        return torch.einsum("bic,ioc->bio", self.features(x)[..., 1:], self.coef)
 
     def extra_repr(self) -> str:
         return f"n_in={self.n_in}, n_out={self.n_out}, G={self.G}, k={self.k}"
