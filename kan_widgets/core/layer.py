@@ -26,6 +26,7 @@ from torch import nn
 
 from .bspline import is_uniform, uniform_grid
 from .functions import get_function
+from .grid import fit_coef
 from .span_tables import build_span_tables, local_values, scatter_features
 
 __all__ = ["KANLayer", "BASE_FUNCTIONS"]
@@ -192,8 +193,6 @@ class KANLayer(nn.Module):
                  base_fun="silu", noise_scale=0.3, scale_base_mu=0.0, scale_base_sigma=1.0,
                  generator=None, dtype=None, device=None):
         super().__init__()
-        from .grid import fit_coef  # grid imports bspline only; local import avoids a cycle
-
         dtype = dtype or torch.get_default_dtype()
         self.n_in, self.n_out, self.G, self.k = n_in, n_out, grid, k
         self.grid_eps = grid_eps

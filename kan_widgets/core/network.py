@@ -61,7 +61,8 @@ class KAN(TrainingMixin, AttributionMixin, PruningMixin, SymbolicMixin, IOMixin,
     X_fit_ : (n_samples, width[0]) tensor, training inputs of the last ``fit``; verbs that need
         samples use it when called with ``X=None``
     variables_ : input names, from the data of the last ``fit`` when it had names
-    edge_scores_, node_scores_ : attribution scores, after ``attribute`` (or ``prune``)
+    edge_scores_, node_scores_ : attribution scores stored by ``attribute`` (``attribution``
+        returns them without storing); every change of the model drops them
     symbolic_fits_ : dict EdgeId -> SymbolicFit of the fixed edges
     version : int, read-only; grows whenever the model changes (see ``version``)
 

@@ -288,6 +288,7 @@ def formula_text(model, variables=None, outputs=None, digits=4) -> FormulaText:
     A model with spline edges left has no closed form: the text then says how many edges to
     fix or prune.
     """
+    # imported here, not for a cycle: sympy costs ~0.4 s, paid only when a formula is shown
     import sympy
 
     from .. import symbolic
