@@ -66,9 +66,14 @@ def test_queries_leave_the_version(model, toy):
     model.state()
     model.copy()
     repr(model)
-    with pytest.raises(ValueError):  # spline edges left: no formula, but still only a query
-        formula(model)
     assert model.version == v and model.edge_scores_ is None
+
+
+def test_formula_is_a_query(model):
+    model.auto_symbolic(lib=["x", "x^2", "sin", "exp"], r2_threshold=0.0)
+    v = model.version
+    assert len(formula(model, digits=3)) == 1
+    assert model.version == v
 
 
 def test_hand_edits_are_noticed(model):

@@ -188,6 +188,14 @@ def test_refine_and_auto_symbolic_buttons_then_copy_code(ex, toy):
     assert ns["kan_formula"](X[:, 0], X[:, 1]) == pytest.approx(want, rel=1e-3, abs=1e-3)
     fp.sympy_button.click()
     assert fp.code.value.startswith("from sympy import *")
+    # the box is what formula() rounds to: decimal places, not significant digits
+    assert fp.digits.description == "decimals"
+    fp.digits.value = 2
+    fp.sympy_button.click()
+    import re
+
+    nums = re.findall(r"\d+\.\d+", fp.code.value.split("\n", 3)[-1])
+    assert nums and all(len(v.split(".")[1]) <= 2 for v in nums)
     ex.undo()  # back to splines: no formula, code hidden
     assert fp.math.value.startswith("<i>") and fp.code.layout.display == "none"
 
