@@ -11,7 +11,10 @@ An edge is linear in its input's features ``F_i = [b(x_i), B_1(x_i) .. B_K(x_i)]
 covariance per layer replaces pykan's ``(batch, out, in)`` activations, and the value is the
 same. Both stages have closed-form gradients; writing them out replaces some sixty small
 autograd nodes per layer by a dozen tensor operations, which is most of the regulariser's
-cost on the small models KANs are usually trained as.
+cost on the small models KANs are usually trained as. A backward taken with ``create_graph``
+recomputes its intermediates from the saved inputs with differentiable operations, so
+derivatives of every order are exact; under ``torch.func`` transforms the same formulas run as
+plain torch ops.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ import math
 from typing import NamedTuple
 
 import torch
+
+from .layer import _under_torch_func
 
 __all__ = ["edge_variance", "spline_edge_std", "sparsity_entropy", "regularization",
            "FirstLayerInputs", "first_layer_inputs"]
@@ -42,19 +47,22 @@ class _EdgeVariance(torch.autograd.Function):
     def forward(ctx, feats, weight):
         fc, prod = _centred_products(feats)  # (n_in, B, P), (n_in, P, P)
         cw = (prod @ weight).div_(max(feats.shape[0] - 1, 1))  # (n_in, P, n_out) = Cov w
-        ctx.save_for_backward(fc, cw, weight)
+        ctx.save_for_backward(fc, cw, feats, weight)
         return (cw * weight).sum(1)
 
     @staticmethod
     def backward(ctx, g):  # g (n_in, n_out)
-        fc, cw, weight = ctx.saved_tensors
+        fc, cw, feats, weight = ctx.saved_tensors
+        if torch.is_grad_enabled():  # create_graph: intermediates as functions of the inputs
+            fc, prod = _centred_products(feats)
+            cw = prod @ weight / max(feats.shape[0] - 1, 1)
         g_feats = g_weight = None
         gw = weight * g.unsqueeze(1)  # (n_in, P, n_out)
         if ctx.needs_input_grad[0]:
             # d/dF_b of w^T Cov w is 2/(B-1) * fc_b . (w w^T); centring drops out since the
             # result is already zero-mean over the batch
             A = gw @ weight.transpose(1, 2)  # (n_in, P, P) = W diag(g) W^T
-            g_feats = (fc @ A).mul_(2 / max(fc.shape[1] - 1, 1)).transpose(0, 1)
+            g_feats = ((fc @ A) * (2 / max(fc.shape[1] - 1, 1))).transpose(0, 1)
         if ctx.needs_input_grad[1]:
             g_weight = 2 * cw * g.unsqueeze(1)
         return g_feats, g_weight
@@ -62,6 +70,9 @@ class _EdgeVariance(torch.autograd.Function):
 
 def edge_variance(feats: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     """Variance over the batch of every spline edge: (B, n_in, P), (n_in, P, n_out) -> (n_in, n_out)."""
+    if _under_torch_func(feats) or _under_torch_func(weight):
+        prod = _centred_products(feats)[1]
+        return ((prod @ weight) * weight).sum(1) / max(feats.shape[0] - 1, 1)
     return _EdgeVariance.apply(feats, weight)
 
 
@@ -86,20 +97,17 @@ class _SparsityEntropy(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, var, denom, lamb_l1, lamb_entropy):
-        n_in, n_out = var.shape
-        std = var.clamp_min(_MIN_VAR).sqrt()
-        s = std / denom[:, None]  # (n_in, n_out)
-        q_out = s.sum(0, keepdim=True) + 1  # per output node (pykan's row sums + 1)
-        q_in = s.sum(1, keepdim=True) + 1  # per input (column sums + 1)
-        p_out, p_in = s / q_out, s / q_in
-        ent = -(_xlog2(p_out).sum() / n_out + _xlog2(p_in).sum() / n_in)
-        ctx.save_for_backward(var, std, s, denom, q_out, q_in, p_out, p_in)
+        parts = _penalty_parts(var, denom)
+        ctx.save_for_backward(var, denom, *parts)
         ctx.lambs = (lamb_l1, lamb_entropy)
-        return lamb_l1 * s.sum() + lamb_entropy * ent
+        return _penalty(parts, lamb_l1, lamb_entropy)
 
     @staticmethod
     def backward(ctx, g):
-        var, std, s, denom, q_out, q_in, p_out, p_in = ctx.saved_tensors
+        var, denom, *parts = ctx.saved_tensors
+        if torch.is_grad_enabled():  # create_graph: intermediates as functions of the inputs
+            parts = _penalty_parts(var, denom)
+        std, s, q_out, q_in, p_out, p_in = parts
         lamb_l1, lamb_entropy = ctx.lambs
         n_in, n_out = s.shape
 
@@ -119,8 +127,26 @@ class _SparsityEntropy(torch.autograd.Function):
         return g_var, g_denom, None, None
 
 
+def _penalty_parts(var, denom):
+    """``std, s, q_out, q_in, p_out, p_in`` of the penalty, each (n_in, n_out) or a row/column sum."""
+    std = var.clamp_min(_MIN_VAR).sqrt()
+    s = std / denom[:, None]  # (n_in, n_out)
+    q_out = s.sum(0, keepdim=True) + 1  # per output node (pykan's row sums + 1)
+    q_in = s.sum(1, keepdim=True) + 1  # per input (column sums + 1)
+    return std, s, q_out, q_in, s / q_out, s / q_in
+
+
+def _penalty(parts, lamb_l1, lamb_entropy):
+    _, s, _, _, p_out, p_in = parts
+    n_in, n_out = s.shape
+    ent = -(_xlog2(p_out).sum() / n_out + _xlog2(p_in).sum() / n_in)
+    return lamb_l1 * s.sum() + lamb_entropy * ent
+
+
 def sparsity_entropy(var, denom, lamb_l1=1.0, lamb_entropy=2.0):
     """pykan's per-layer penalty from edge variances (n_in, n_out) and ``std(x) + 0.1`` (n_in,)."""
+    if _under_torch_func(var) or _under_torch_func(denom):
+        return _penalty(_penalty_parts(var, denom), float(lamb_l1), float(lamb_entropy))
     return _SparsityEntropy.apply(var, denom, float(lamb_l1), float(lamb_entropy))
 
 

@@ -170,3 +170,48 @@ def test_parameter_gradient_of_a_derivative_loss_matches_finite_differences(toy)
             fd = (hi - lo) / (2 * eps)
             assert g.reshape(-1)[idx].item() == pytest.approx(fd, rel=1e-5, abs=1e-9)
     assert max(g.abs().max().item() for g in grads) > 1e-3
+
+
+# ----------------------------------------------------------------------------- the regulariser
+def test_regulariser_functions_have_exact_second_derivatives():
+    from kan_widgets.core.regularizer import edge_variance, sparsity_entropy
+
+    gen = torch.Generator().manual_seed(4)
+    feats = torch.randn(7, 3, 4, dtype=DT, generator=gen).requires_grad_()
+    weight = torch.randn(3, 4, 2, dtype=DT, generator=gen).requires_grad_()
+    assert torch.autograd.gradcheck(edge_variance, (feats, weight))
+    assert torch.autograd.gradgradcheck(edge_variance, (feats, weight))
+    var = (torch.rand(3, 2, dtype=DT, generator=gen) + 0.1).requires_grad_()
+    denom = (torch.rand(3, dtype=DT, generator=gen) + 0.5).requires_grad_()
+    f = lambda v, d: sparsity_entropy(v, d, 0.7, 1.9)  # noqa: E731
+    assert torch.autograd.gradcheck(f, (var, denom))
+    assert torch.autograd.gradgradcheck(f, (var, denom))
+
+
+class _Objective(torch.nn.Module):
+    """The fit objective (squared output plus the regulariser) as a module, for functional_call."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x):
+        from kan_widgets.core.regularizer import regularization
+
+        y, reg = regularization(self.model, x, lamb_l1=0.7, lamb_entropy=1.9)
+        return y.pow(2).mean() + reg
+
+
+def test_regularised_objective_has_exact_derivatives_through_autograd_and_torch_func():
+    module = _Objective(make_model("symbolic"))
+    objective, params = as_function(module)
+    x = inputs(5).requires_grad_()
+    assert torch.autograd.gradcheck(objective, (x, *params))
+    assert torch.autograd.gradgradcheck(objective, (x, *params))
+    # torch.func: gradient and Hessian in the input equal those of autograd
+    f = lambda z: objective(z, *params)  # noqa: E731
+    g_ref = torch.autograd.grad(f(x), x)[0]
+    H_ref = torch.autograd.functional.hessian(f, x.detach())
+    torch.testing.assert_close(jacrev(f)(x.detach()), g_ref, atol=1e-12, rtol=1e-10)
+    torch.testing.assert_close(hessian(f)(x.detach()), H_ref, atol=1e-12, rtol=1e-10)
+    assert H_ref.abs().max() > 1e-2
