@@ -11,6 +11,7 @@ import torch
 
 from .edges import as_edge
 from .regularizer import spline_edge_std
+from .transaction import atomic
 
 __all__ = ["AttributionMixin", "edge_spreads"]
 
@@ -65,6 +66,7 @@ class AttributionMixin:
             nodes.append(node)
         return edges[::-1], nodes[::-1]
 
+    @atomic("attribute", check=False)
     def attribute(self, X=None):
         """Compute the scores of ``attribution(X)`` and keep them in ``edge_scores_`` and
         ``node_scores_`` (read by ``repr`` and ``edge_score``). Returns self.

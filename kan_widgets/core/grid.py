@@ -36,7 +36,13 @@ def fit_coef(x: torch.Tensor, y: torch.Tensor, knots: torch.Tensor, k: int,
     scale = AtA.diagonal(dim1=1, dim2=2).mean(-1).clamp_min(1e-12)  # (n_in,)
     eye = torch.eye(AtA.shape[-1], dtype=AtA.dtype, device=AtA.device)
     AtA = AtA + (ridge * scale)[:, None, None] * eye
-    L = torch.linalg.cholesky(AtA)
+    L, info = torch.linalg.cholesky_ex(AtA)
+    if bool(info.any()) or not bool(torch.isfinite(AtA).all()):
+        lo, hi = float(knots[:, k].min()), float(knots[:, -k - 1].max())
+        raise ValueError(
+            f"the spline least-squares fit failed: the grid spans [{lo:.3g}, {hi:.3g}] and the "
+            f"samples [{float(x.min()):.3g}, {float(x.max()):.3g}], beyond what float64 can "
+            "solve. Rescale the inputs (e.g. standardise each column)")
     coef = torch.cholesky_solve(A.transpose(1, 2) @ Y, L)  # (n_in, K, n_out)
     return coef.transpose(1, 2).to(y.dtype).contiguous()
 
@@ -89,6 +95,11 @@ def update_layer_grid(layer, x: torch.Tensor, G: int | None = None) -> None:
     G = layer.G if G is None else int(G)
     with torch.no_grad():
         new_knots = extend_grid(grid_from_samples(x, G, layer.grid_eps), layer.k)
+        if not bool(torch.isfinite(new_knots).all()):
+            raise ValueError(
+                f"cannot place a grid on samples spanning [{float(x.min()):.3g}, "
+                f"{float(x.max()):.3g}]: the grid overflows {x.dtype}. Rescale the inputs "
+                "(e.g. standardise each column)")
         pts = _fit_points(x, new_knots, layer.k)
         y = layer.spline_values(pts)  # (N', n_in, n_out) old curves
         coef = fit_coef(pts, y, new_knots, layer.k)

@@ -12,6 +12,7 @@ import torch
 from .edges import EdgeId
 from .functions import get_function, restore_user_functions, user_function_definitions
 from .symbolic_edges import SymbolicFit
+from .transaction import atomic
 
 __all__ = ["IOMixin", "FORMAT"]
 
@@ -66,6 +67,7 @@ class IOMixin:
                     dtype=sd["layers.0.coef"].dtype)
         return model.load_state(st)
 
+    @atomic("load_state", registry=True)
     def load_state(self, st: dict):
         """Make this model equal to ``st`` (from ``state()``) bit for bit, in place; returns
         self. Parameters, buffers, grid sizes (also layers refined separately), symbolic

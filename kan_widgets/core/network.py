@@ -13,9 +13,10 @@ from .io import IOMixin
 from .layer import KANLayer
 from .pruning import PruningMixin
 from .report import model_repr
+from .resources import check_size
 from .symbolic_edges import SymbolicMixin
 from .training import HISTORY_KEYS, TrainingMixin
-from .validation import as_matrix, check_width, check_xy
+from .validation import as_matrix, check_dtype, check_int, check_number, check_seed, check_width, check_xy
 
 __all__ = ["KAN"]
 
@@ -80,17 +81,20 @@ class KAN(TrainingMixin, AttributionMixin, PruningMixin, SymbolicMixin, IOMixin,
                  affine_trainable=False, device=None, dtype=None):
         super().__init__()
         width = check_width(width)
-        for name, v in (("grid", grid), ("k", k)):
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name} must be an int >= 1; got {v!r}")
-        lo, hi = (float(v) for v in grid_range)
+        grid, k, seed = check_int("grid", grid, 1), check_int("k", k, 1), check_seed(seed)
+        if not isinstance(grid_range, (tuple, list)) or len(grid_range) != 2:
+            raise ValueError(f"grid_range must be (low, high); got {grid_range!r}")
+        lo, hi = (check_number("grid_range", v) for v in grid_range)
         if not lo < hi:
             raise ValueError(f"grid_range must be (low, high) with low < high; got {grid_range!r}")
+        grid_eps = check_number("grid_eps", grid_eps)
         if not 0.0 <= grid_eps <= 1.0:
             raise ValueError(f"grid_eps must be in [0, 1]; got {grid_eps}")
-        dtype = dtype or torch.get_default_dtype()
-        if not dtype.is_floating_point:
-            raise TypeError(f"dtype must be a floating dtype like torch.float32; got {dtype}")
+        noise_scale = check_number("noise_scale", noise_scale, 0.0)
+        scale_base_mu = check_number("scale_base_mu", scale_base_mu)
+        scale_base_sigma = check_number("scale_base_sigma", scale_base_sigma, 0.0)
+        dtype = check_dtype(dtype)
+        check_size(width, grid, k, dtype)
         self.width = width
         self.k, self.seed = k, int(seed)
         self.grid_range, self.grid_eps = (lo, hi), float(grid_eps)
@@ -206,16 +210,22 @@ class KAN(TrainingMixin, AttributionMixin, PruningMixin, SymbolicMixin, IOMixin,
         validated (shape, finiteness) with an error that says what to fix.
         """
         if isinstance(x, torch.Tensor) and x.ndim == 2 and x.shape[1] == self.width[0] \
-                and x.dtype == self.dtype and x.device == self.device:
+                and x.dtype == self.dtype and x.device == self.device and x.is_contiguous() \
+                and x.shape[0] > 0:
             return x  # hot path: no copies, no finiteness scan
+        # the layers' kernels flatten (batch, n_in) with views: other layouts (a transposed
+        # tensor, a Fortran-ordered array, a DataFrame's block) are made contiguous here, once
         return as_matrix(x, "X", n_cols=self.width[0], dtype=self.dtype, device=self.device,
-                         what="input columns")
+                         what="input columns", allow_empty=True)
 
     _check_input = check_input  # the name used before it was public
 
     def forward(self, x) -> torch.Tensor:
-        """(batch, width[0]) -> (batch, width[-1]); the fast path."""
+        """(batch, width[0]) -> (batch, width[-1]); the fast path. An empty batch gives an
+        empty (0, width[-1]) tensor."""
         x = self.check_input(x)
+        if x.shape[0] == 0:
+            return x.new_zeros((0, self.width[-1]))
         for layer in self.layers:
             x = layer(x)
         return x
@@ -268,7 +278,11 @@ class KAN(TrainingMixin, AttributionMixin, PruningMixin, SymbolicMixin, IOMixin,
 
     def _require_samples(self, X, verb: str) -> torch.Tensor:
         if X is not None:
-            return self.check_input(X)
+            x = self.check_input(X)
+            if x.shape[0] == 0:
+                raise ValueError(f"{verb}: X is empty (shape {tuple(x.shape)}); give at least "
+                                 "one sample")
+            return x
         if self.X_fit_ is None:
             raise RuntimeError(
                 f"{verb} needs input samples: pass X=... (shape (n, {self.width[0]})) or call "

@@ -7,6 +7,7 @@ import warnings
 import torch
 
 from .edges import EdgeId, as_edge, check_node
+from .transaction import atomic
 from .validation import positional_thresholds
 
 __all__ = ["PruningMixin"]
@@ -15,6 +16,7 @@ __all__ = ["PruningMixin"]
 class PruningMixin:
     """Pruning verbs for ``KAN``."""
 
+    @atomic("prune", check=False)
     def prune(self, *args, node_th=1e-2, edge_th=3e-2, X=None):
         """Mask weak hidden nodes, then weak edges, by attribution score. In place; returns self.
 
@@ -64,6 +66,7 @@ class PruningMixin:
                       stacklevel=2)
         return self.preview_prune(node_th=node_th, edge_th=edge_th, X=X)
 
+    @atomic("prune_edge", check=False)
     def prune_edge(self, edge):
         """Mask one edge. In place; returns self."""
         l, i, j = as_edge(edge, self.width)
@@ -77,6 +80,7 @@ class PruningMixin:
         if m < self.depth:
             self.layers[m].mask[j, :] = 0
 
+    @atomic("prune_node", check=False)
     def prune_node(self, layer: int, i: int):
         """Mask every edge into and out of node ``i`` of node-layer ``layer`` (0 = inputs).
         In place; returns self."""
@@ -85,6 +89,7 @@ class PruningMixin:
         self.mark_changed()
         return self
 
+    @atomic("prune_input", check=False)
     def prune_input(self, i):
         """Mask every edge of input ``i`` (an index or a variable name). In place; returns self."""
         if isinstance(i, str):
@@ -94,6 +99,7 @@ class PruningMixin:
             i = names.index(i)
         return self.prune_node(0, i)
 
+    @atomic("unprune", check=False)
     def unprune(self, edge=None):
         """Unmask ``edge``, or every edge when ``edge`` is None. In place; returns self."""
         if edge is None:

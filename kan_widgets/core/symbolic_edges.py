@@ -37,6 +37,7 @@ import torch
 from .affine_fit import fit_affine
 from .edges import EdgeId, as_edge
 from .functions import default_library, domain_of, get_function
+from .transaction import atomic
 
 __all__ = ["SymbolicFit", "SymbolicMixin", "SymbolicDomainWarning", "rank_fits", "R2_RESOLUTION"]
 
@@ -187,6 +188,7 @@ class SymbolicMixin:
         ranked = rank_fits(fits, weight_simple, min_r2)
         return ranked if topk is None else ranked[:max(int(topk), 1)]
 
+    @atomic("fix_symbolic")
     def fix_symbolic(self, edge, name, fit=True, X=None):
         """Replace ``edge``'s spline by ``c * name(a * x + b) + d``. In place; returns self.
 
@@ -248,6 +250,7 @@ class SymbolicMixin:
         r2 = 1 - sse / max(sst, float(floor[0]), 1e-300)
         return sf._replace(r2=r2 if math.isfinite(r2) else -math.inf)
 
+    @atomic("unfix_symbolic")
     def unfix_symbolic(self, edge):
         """Back to the spline, exactly as it was (its coefficients were never touched).
         In place; returns self. A spline edge is left as it is."""
@@ -259,6 +262,7 @@ class SymbolicMixin:
         self.mark_changed()
         return self
 
+    @atomic("auto_symbolic")
     def auto_symbolic(self, lib=None, r2_threshold=0.9, weight_simple=1.2, X=None, layers=None,
                       verbose=False):
         """Fix every live spline edge to its best-ranked function. In place; returns self.

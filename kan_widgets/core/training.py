@@ -16,9 +16,11 @@ import torch
 from .grid import update_layer_grid
 from .lbfgs import LBFGS
 from .regularizer import first_layer_inputs, regularization
-from .validation import check_xy, unpack_data
+from .transaction import Snapshot, atomic, non_finite_tensors, transaction
+from .validation import check_fit_args, check_int, check_xy, unpack_data
 
-__all__ = ["TrainingMixin", "regularization", "FitDivergedWarning", "HISTORY_KEYS"]
+__all__ = ["TrainingMixin", "regularization", "FitDivergedWarning", "FitWorsenedWarning",
+           "HISTORY_KEYS"]
 
 # the training log ``KAN.history_``: one value per step under each key (see ``fit``)
 HISTORY_KEYS = ("step", "train_loss", "train_rmse", "test_loss", "test_rmse", "reg")
@@ -26,6 +28,28 @@ HISTORY_KEYS = ("step", "train_loss", "train_rmse", "test_loss", "test_rmse", "r
 
 class FitDivergedWarning(RuntimeWarning):
     """A training step produced a non-finite loss or parameters; the model was rolled back."""
+
+
+class FitWorsenedWarning(RuntimeWarning):
+    """``fit`` ended with a train RMSE far above the one it started from (more than
+    ``WORSE_FACTOR`` times, and worse by more than a tenth of the targets' spread): usually a
+    learning rate too large for the optimiser. The model is kept as trained."""
+
+
+WORSE_FACTOR = 10.0
+
+
+def _far_worse(start: float, end: float, Y) -> bool:
+    """``end`` more than ``WORSE_FACTOR`` times ``start`` and worse by a tenth of the spread
+    of the targets (a near-exact fit drifting by noise is not "far worse")."""
+    spread = float(Y.std()) if Y.numel() > 1 else 0.0
+    return math.isfinite(start) and end > WORSE_FACTOR * start and end - start > 0.1 * spread
+
+
+def _train_rmse(model, X, Y) -> float:
+    """RMSE of the model on the whole training set (no gradients)."""
+    with torch.no_grad():
+        return math.sqrt(float(((model.forward(X) - Y) ** 2).mean()))
 
 
 def _all_finite(model) -> bool:
@@ -123,6 +147,11 @@ def _step(model, optimizer, objective, xb, yb, first) -> bool:
         else:
             closure()
             optimizer.step()
+    except RuntimeError as err:
+        rollback()
+        if "overflow" in str(err):  # the line search's step length left the float range
+            return False
+        raise
     except BaseException:
         rollback()  # nothing half-updated is left behind
         raise
@@ -157,10 +186,12 @@ def _record(model, step, objective, Xt, Yt, first_cache) -> dict:
 class TrainingMixin:
     """``fit`` and grid verbs for ``KAN``."""
 
+    @atomic("update_grid")
     def update_grid(self, X=None):
         """Move every layer's grid to the samples ``X`` (n, width[0]), keeping the curves.
 
-        In place; returns self. ``X=None`` uses the inputs of the last ``fit``.
+        In place; returns self. ``X=None`` uses the inputs of the last ``fit``. Atomic: on an
+        error, or non-finite grids or coefficients (``NonFiniteError``), nothing is changed.
         """
         x = self._require_samples(X, "update_grid")
         with torch.no_grad():
@@ -170,16 +201,20 @@ class TrainingMixin:
         self.mark_changed()
         return self
 
+    @atomic("refine")
     def refine(self, grid: int, X=None):
         """Grid extension: every edge's spline refitted on ``grid`` intervals.
 
         The new grid follows the samples (``X``, default the last ``fit``'s inputs) and the
         old curves are kept by least squares. In place; returns self, so
         ``model.refine(20).fit(data)`` works. (pykan's ``refine`` returns a new model;
-        use ``model.copy().refine(g)`` for that.)
+        use ``model.copy().refine(g)`` for that.) Atomic: on an error or an interrupt no
+        layer is changed.
         """
-        if isinstance(grid, bool) or not isinstance(grid, int) or grid < 1:
-            raise ValueError(f"refine(grid): grid must be an int >= 1; got {grid!r}")
+        grid = check_int("refine(grid): grid", grid, 1)
+        from .resources import check_size
+
+        check_size(self.width, grid, self.k, self.dtype)
         x = self._require_samples(X, "refine")
         with torch.no_grad():
             for layer in self.layers:
@@ -226,42 +261,78 @@ class TrainingMixin:
         ``test_rmse``, the same two on the test data after the step (NaN without test data);
         ``reg``, the penalty before ``lamb`` (0 when ``lamb == 0``).
         """
-        opt_name = str(opt).lower()
-        if opt_name not in ("lbfgs", "adam"):
-            raise ValueError(f"unknown optimizer {opt!r}: use opt='LBFGS' or opt='Adam'")
-        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
-            raise ValueError(f"steps must be an int >= 0; got {steps!r}")
-        X, Y, Xt, Yt = self._fit_data(data, y, X_test, y_test)
+        lambdas = dict(lamb=lamb, lamb_l1=lamb_l1, lamb_entropy=lamb_entropy,
+                       lamb_coef=lamb_coef, lamb_coefdiff=lamb_coefdiff)
+        grid_args = dict(grid_update_num=grid_update_num,
+                         start_grid_update_step=start_grid_update_step,
+                         stop_grid_update_step=stop_grid_update_step)
+        if loss_fn is not None and not callable(loss_fn):
+            raise TypeError(f"loss_fn must be callable(pred, target); got {loss_fn!r}")
+        if callback is not None and not callable(callback):
+            raise TypeError(f"callback must be callable(info); got {callback!r}")
+        with transaction(self, "fit") as tx:
+            X, Y, Xt, Yt = self._fit_data(data, y, X_test, y_test)
+            opt_name, steps, lr, batch = check_fit_args(opt, steps, lr, batch, X.shape[0],
+                                                        lambdas, grid_args)
+            grid_args = {k: int(v) for k, v in grid_args.items()}
+            lambdas = {k: float(v) for k, v in lambdas.items()}
+            start = _train_rmse(self, X, Y)
+            diverged = self._fit_steps(X, Y, Xt, Yt, steps, opt_name, lr, batch, lambdas,
+                                       update_grid, grid_args, loss_fn, callback, progress)
+            end = _train_rmse(self, X, Y)
+            if not math.isfinite(end) or non_finite_tensors(self):
+                # the last finite parameters can still give NaN outputs (an overflow in the
+                # forward): the rollback point is then the model before the call
+                if tx.snapshot is not None:
+                    tx.snapshot.restore()
+                    tx.snapshot = Snapshot(self)  # the restored state is the new baseline
+                warnings.warn("fit diverged: the trained model gives non-finite outputs on the "
+                              "training data; it was restored to its state before fit. Try a "
+                              "smaller lr, a smaller lamb, or opt='LBFGS'.", FitDivergedWarning,
+                              stacklevel=2)
+            elif not diverged and _far_worse(start, end, Y):
+                warnings.warn(f"fit ended far worse than it started: train RMSE {start:.3g} -> "
+                              f"{end:.3g}. The learning rate lr={lr:g} is probably too large for "
+                              f"opt={opt!r}; undo with model.load_state(...) of a saved state, "
+                              "or retrain with a smaller lr", FitWorsenedWarning, stacklevel=2)
+        return self
+
+    def _fit_steps(self, X, Y, Xt, Yt, steps, opt_name, lr, batch, lambdas, update_grid,
+                   grid_args, loss_fn, callback, progress) -> bool:
+        """The training loop of ``fit`` (arguments validated). Returns whether it diverged."""
         n = X.shape[0]
-        batch = n if batch == -1 or batch > n else int(batch)
         optimizer = _optimizer(self, opt_name, lr)
-        first = _FirstLayerCache(self.layers[0], stats=lamb > 0)
-        objective = _Objective(self, loss_fn, lamb, lamb_l1, lamb_entropy, lamb_coef,
-                               lamb_coefdiff)
-        grid_every = max(1, stop_grid_update_step // max(1, grid_update_num))
+        first = _FirstLayerCache(self.layers[0], stats=lambdas["lamb"] > 0)
+        objective = _Objective(self, loss_fn, *lambdas.values())
+        stop_grid = grid_args["stop_grid_update_step"]
+        grid_every = max(1, stop_grid // max(1, grid_args["grid_update_num"]))
         # batch sampling is seeded by the model seed and its step count: reproducible runs
+        # (modulo 2**63: torch seeds are 64-bit, and large model seeds must not overflow)
         done = len(self.history_["step"])
-        gen = torch.Generator().manual_seed(self.seed * 1_000_003 + done)
+        gen = torch.Generator().manual_seed((self.seed * 1_000_003 + done) % 2**63)
         step0 = self.history_["step"][-1] + 1 if done else 0
         bar = None
         if progress:
             from tqdm.auto import tqdm  # optional at import time; only a progress bar needs it
 
             bar = tqdm(total=steps, desc="fit", leave=False)
+        diverged = False
         try:
             for s in range(steps):
                 idx = None if batch == n else torch.randperm(n, generator=gen)[:batch]
                 xb = X if idx is None else X[idx.to(X.device)]
                 yb = Y if idx is None else Y[idx.to(Y.device)]
-                if (update_grid and s % grid_every == 0 and s < stop_grid_update_step
-                        and s >= start_grid_update_step):
-                    self.update_grid(xb)
-                if not _step(self, optimizer, objective, xb, yb, first(xb, "train")):
+                if (update_grid and s % grid_every == 0 and s < stop_grid
+                        and s >= grid_args["start_grid_update_step"]):
+                    diverged = not self._fit_grid_update(xb, first_update=s == 0)
+                if diverged or not _step(self, optimizer, objective, xb, yb,
+                                         first(xb, "train")):
+                    diverged = True
                     warnings.warn(
                         f"fit diverged at step {step0 + s} (non-finite loss or parameters); the "
                         "model was rolled back to the last finite state and training stopped. "
                         "Try a smaller lr, a smaller lamb, or opt='Adam'.",
-                        FitDivergedWarning, stacklevel=2,
+                        FitDivergedWarning, stacklevel=3,
                     )
                     break
                 rec = _record(self, step0 + s, objective, Xt, Yt, first)
@@ -277,7 +348,24 @@ class TrainingMixin:
             if bar is not None:
                 bar.close()
             self.mark_changed()
-        return self
+        return diverged
+
+    def _fit_grid_update(self, xb, first_update: bool) -> bool:
+        """A grid update within ``fit``, undone (returns False) when it gives non-finite
+        grids or coefficients (a batch far outside the grids, collapsed grids). A failure of
+        the first update, before any step, is the data's: it is raised."""
+        snap = Snapshot(self)
+        try:
+            self.update_grid(xb)
+        except ValueError:
+            snap.restore()
+            if first_update:
+                raise
+            return False
+        if non_finite_tensors(self):
+            snap.restore()
+            return False
+        return True
 
     def _fit_data(self, data, y, X_test, y_test):
         """Validated (X, Y, X_test, Y_test) tensors of ``fit``; keeps ``X_fit_`` and the
@@ -291,6 +379,11 @@ class TrainingMixin:
         if Xt is not None:
             Xt, Yt = check_xy(Xt, Yt, n_in, n_out, prefix="test ", **kw)
         if names is not None:
+            for what, ns in zip(("input", "output"), names):
+                dup = sorted({v for v in ns or [] if list(ns).count(v) > 1})
+                if dup:
+                    raise ValueError(f"{what} names must be distinct; {dup} appear more than "
+                                     "once: rename the columns")
             if len(names[0]) == n_in:
                 self.variables_ = names[0]
             if names[1] and len(names[1]) == n_out:

@@ -8,7 +8,93 @@ import warnings
 import numpy as np
 import torch
 
-__all__ = ["check_width", "as_matrix", "check_xy", "unpack_data", "positional_thresholds"]
+__all__ = ["check_width", "as_matrix", "check_xy", "unpack_data", "positional_thresholds",
+           "check_int", "check_number", "check_dtype", "check_seed", "check_fit_args"]
+
+_DTYPES = {"float32": torch.float32, "float": torch.float32, "single": torch.float32,
+           "float64": torch.float64, "double": torch.float64, "float16": torch.float16,
+           "half": torch.float16, "bfloat16": torch.bfloat16}
+
+
+def check_int(name: str, v, low: int | None = None, high: int | None = None) -> int:
+    """``v`` as a Python int (numpy and torch integers accepted; bools and floats refused with
+    a ``ValueError`` that says the accepted range)."""
+    if isinstance(v, torch.Tensor) and v.ndim == 0 and not v.is_floating_point():
+        v = v.item()
+    rng = ""
+    if low is not None or high is not None:
+        rng = (f" >= {low}" if high is None else f" in [{low}, {high}]") if low is not None \
+            else f" <= {high}"
+    if isinstance(v, bool) or not isinstance(v, numbers.Integral):
+        raise ValueError(f"{name} must be an int{rng}; got {v!r} ({type(v).__name__})")
+    v = int(v)
+    if low is not None and v < low or high is not None and v > high:
+        raise ValueError(f"{name} must be an int{rng}; got {v}")
+    return v
+
+
+def check_number(name: str, v, low: float | None = None, *, strict: bool = False,
+                 high: float | None = None) -> float:
+    """``v`` as a finite float, ``>= low`` (``> low`` with ``strict``) and ``<= high``."""
+    if isinstance(v, torch.Tensor) and v.ndim == 0:
+        v = v.item()
+    if isinstance(v, bool) or not isinstance(v, numbers.Real):
+        raise TypeError(f"{name} must be a real number; got {v!r} ({type(v).__name__})")
+    v = float(v)
+    if v != v or v in (float("inf"), float("-inf")):
+        raise ValueError(f"{name} must be a finite number; got {v}")
+    if low is not None and (v <= low if strict else v < low):
+        raise ValueError(f"{name} must be {'>' if strict else '>='} {low:g}; got {v:g}")
+    if high is not None and v > high:
+        raise ValueError(f"{name} must be <= {high:g}; got {v:g}")
+    return v
+
+
+def check_seed(seed) -> int:
+    """A seed: an int in [0, 2**63) (numpy ints accepted)."""
+    return check_int("seed", seed, 0, 2**63 - 1)
+
+
+def check_dtype(dtype) -> torch.dtype:
+    """A floating torch dtype from a torch dtype, a numpy dtype or a name like ``"float32"``."""
+    if dtype is None:
+        return torch.get_default_dtype()
+    if isinstance(dtype, str):
+        key = dtype.lower().removeprefix("torch.")
+        if key not in _DTYPES:
+            raise TypeError(f"unknown dtype {dtype!r}; use torch.float32 or torch.float64 (or "
+                            "the strings 'float32', 'float64')")
+        dtype = _DTYPES[key]
+    elif not isinstance(dtype, torch.dtype):
+        try:
+            dtype = _DTYPES[np.dtype(dtype).name]
+        except (TypeError, KeyError):
+            raise TypeError(f"dtype must be a floating dtype like torch.float32; got "
+                            f"{dtype!r}") from None
+    if not dtype.is_floating_point or dtype.is_complex:
+        raise TypeError(f"dtype must be a floating dtype like torch.float32; got {dtype}")
+    return dtype
+
+
+def check_fit_args(opt, steps, lr, batch, n, lambdas: dict, grid_args: dict):
+    """Validated ``(opt name, steps, lr, batch)`` of ``fit``; ``lambdas`` and ``grid_args``
+    are checked (finite numbers >= 0, ints). ``batch`` comes back as a sample count."""
+    opt_name = str(opt).lower()
+    if opt_name not in ("lbfgs", "adam"):
+        raise ValueError(f"unknown optimizer {opt!r}: use opt='LBFGS' or opt='Adam'")
+    steps = check_int("steps", steps, 0)
+    # LBFGS scales its first step by lr and extrapolates from it: beyond ~1e3 the line search
+    # overflows float32 before it can fail gracefully
+    lr = check_number("lr", lr, 0.0, strict=True, high=1e3 if opt_name == "lbfgs" else None)
+    batch = check_int("batch", batch)
+    if batch == 0 or batch < -1:
+        raise ValueError(f"batch must be -1 (all samples) or a sample count >= 1; got {batch}")
+    batch = n if batch == -1 or batch > n else batch
+    for name, v in lambdas.items():
+        check_number(name, v, 0.0)
+    for name, v in grid_args.items():
+        check_int(name, v)
+    return opt_name, steps, lr, batch
 
 
 def check_width(width) -> list[int]:
@@ -36,8 +122,13 @@ def check_width(width) -> list[int]:
 
 
 def as_matrix(a, name: str, *, n_cols: int | None = None, dtype=None, device=None,
-              what: str = "columns") -> torch.Tensor:
-    """``a`` as a finite 2-D tensor ``(n_samples, n_cols)``; a 1-D array is one column."""
+              what: str = "columns", allow_empty: bool = False) -> torch.Tensor:
+    """``a`` as a finite 2-D tensor ``(n_samples, n_cols)``; a 1-D array is one column.
+
+    Any array-like is accepted: tensors of any memory layout (transposed, strided), numpy
+    arrays (Fortran-ordered, read-only, integer), pandas objects, nested lists. The result
+    is contiguous. ``allow_empty`` lets zero samples through (evaluation of an empty batch).
+    """
     if hasattr(a, "to_numpy"):  # pandas
         a = a.to_numpy()
     if isinstance(a, torch.Tensor):
@@ -49,23 +140,30 @@ def as_matrix(a, name: str, *, n_cols: int | None = None, dtype=None, device=Non
             raise TypeError(f"{name} must be a numeric array or tensor; got {type(a).__name__}"
                             f" ({e})") from None
         t = torch.from_numpy(arr)
-    if not (t.is_floating_point() or t.dtype in (torch.int32, torch.int64, torch.bool)):
+    if not (t.is_floating_point() or t.dtype in (torch.int8, torch.int16, torch.int32,
+                                                  torch.int64, torch.uint8, torch.bool)):
         raise TypeError(f"{name} must hold real numbers; got dtype {t.dtype}")
     if t.ndim == 1:
         t = t[:, None]
     if t.ndim != 2:
         raise ValueError(f"{name} must be 2-D (n_samples, {what}); got shape {tuple(t.shape)}")
-    if t.shape[0] == 0:
+    if t.shape[0] == 0 and not allow_empty:
         raise ValueError(f"{name} is empty (shape {tuple(t.shape)}); give at least one sample")
     if n_cols is not None and t.shape[1] != n_cols:
         raise ValueError(
             f"{name} has {t.shape[1]} {what} but the model expects {n_cols}; "
             f"pass an array of shape (n_samples, {n_cols})"
         )
-    t = t.to(dtype=dtype or torch.get_default_dtype(), device=device)
+    src = t
+    t = t.to(dtype=dtype or torch.get_default_dtype(), device=device).contiguous()
     bad = ~torch.isfinite(t)
     if bad.any():
         rows = torch.nonzero(bad.any(dim=1)).flatten()
+        if not src.is_floating_point() or bool(torch.isfinite(src).all()):
+            raise ValueError(
+                f"{name} holds values too large for {t.dtype} (largest magnitude "
+                f"{float(src.abs().max()):.3g}, rows {rows[:5].tolist()}); rescale the data "
+                "or build the model with dtype=torch.float64")
         kind = "NaN" if torch.isnan(t).any() else "inf"
         raise ValueError(
             f"{name} contains {kind} values in {len(rows)} row(s) (first: {rows[:5].tolist()}); "
