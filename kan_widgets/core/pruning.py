@@ -125,11 +125,16 @@ class PruningMixin:
 
         Exact: a node with no live input edges feeds its outgoing edges a constant, which is
         folded into the next layer's ``node_bias``; a node with no live output edges is dropped.
+        A hidden layer keeps at least one node (a model with every edge pruned compacts to
+        ``[n_in, 1, ..., n_out]``, a constant).
         """
         dead = set(self.dead_nodes())
         keep = [list(range(self.width[0]))]
         keep += [[j for j in range(self.width[m]) if (m, j) not in dead]
                  for m in range(1, self.depth)]
+        # a layer with every node dead keeps its first one (its edges stay as they are, so
+        # the model is still exact): with every edge pruned the result is a constant model
+        keep = [k or [0] for k in keep]
         keep.append(list(range(self.width[-1])))
         new = self.copy()
         if not dead:

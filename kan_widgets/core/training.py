@@ -277,8 +277,8 @@ class TrainingMixin:
             grid_args = {k: int(v) for k, v in grid_args.items()}
             lambdas = {k: float(v) for k, v in lambdas.items()}
             start = _train_rmse(self, X, Y)
-            diverged = self._fit_steps(X, Y, Xt, Yt, steps, opt_name, lr, batch, lambdas,
-                                       update_grid, grid_args, loss_fn, callback, progress)
+            self._fit_steps(X, Y, Xt, Yt, steps, opt_name, lr, batch, lambdas,
+                            update_grid, grid_args, loss_fn, callback, progress)
             end = _train_rmse(self, X, Y)
             if not math.isfinite(end) or non_finite_tensors(self):
                 # the last finite parameters can still give NaN outputs (an overflow in the
@@ -290,7 +290,7 @@ class TrainingMixin:
                               "training data; it was restored to its state before fit. Try a "
                               "smaller lr, a smaller lamb, or opt='LBFGS'.", FitDivergedWarning,
                               stacklevel=2)
-            elif not diverged and _far_worse(start, end, Y):
+            elif _far_worse(start, end, Y):
                 warnings.warn(f"fit ended far worse than it started: train RMSE {start:.3g} -> "
                               f"{end:.3g}. The learning rate lr={lr:g} is probably too large for "
                               f"opt={opt!r}; undo with model.load_state(...) of a saved state, "
