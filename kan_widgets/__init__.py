@@ -8,7 +8,7 @@ from importlib import import_module
 
 from . import datasets
 from ._version import __version__
-from .core import KAN, EdgeId, FitDivergedWarning, SymbolicFit
+from .core import KAN, EdgeId, FitDivergedWarning, FitWorsenedWarning, NonFiniteError, SymbolicFit
 from .core.functions import set_definition_compiler as _set_definition_compiler
 from .datasets import Dataset
 
@@ -24,7 +24,8 @@ _LAZY = {
     "KARTDemo": "kan_widgets.widgets",
 }
 
-__all__ = ["KAN", "EdgeId", "SymbolicFit", "FitDivergedWarning", "Dataset", "datasets",
+__all__ = ["KAN", "EdgeId", "SymbolicFit", "FitDivergedWarning", "FitWorsenedWarning",
+           "NonFiniteError", "Dataset", "datasets",
            "__version__", *_LAZY]
 
 

@@ -3,6 +3,8 @@
 from .edges import EdgeId
 from .network import KAN
 from .symbolic_edges import SymbolicFit
-from .training import FitDivergedWarning
+from .training import FitDivergedWarning, FitWorsenedWarning
+from .transaction import NonFiniteError
 
-__all__ = ["KAN", "EdgeId", "SymbolicFit", "FitDivergedWarning"]
+__all__ = ["KAN", "EdgeId", "SymbolicFit", "FitDivergedWarning", "FitWorsenedWarning",
+           "NonFiniteError"]

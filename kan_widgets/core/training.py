@@ -277,6 +277,12 @@ class TrainingMixin:
             grid_args = {k: int(v) for k, v in grid_args.items()}
             lambdas = {k: float(v) for k, v in lambdas.items()}
             start = _train_rmse(self, X, Y)
+            if not math.isfinite(start):
+                raise ValueError(
+                    "fit: the model's outputs on the training inputs are not finite before any "
+                    f"step (largest |X| = {float(X.abs().max()):.3g}, largest |y| = "
+                    f"{float(Y.abs().max()):.3g}); rescale the data (e.g. standardise each "
+                    "column), or check the model's parameters")
             self._fit_steps(X, Y, Xt, Yt, steps, opt_name, lr, batch, lambdas,
                             update_grid, grid_args, loss_fn, callback, progress)
             end = _train_rmse(self, X, Y)
