@@ -1,18 +1,21 @@
 """Pieces shared by the teaching widgets (B-spline explorer, grid extension, KART demo).
 
-Each teaching widget is a plain object holding the state and the numbers; its ipywidgets
-layout is built on first display (``.widget``), as in jupyter-scatter. Everything a slider
-does has a method twin, so a script or a test drives the same code path as a click.
+The teaching widgets follow the Explorer's pattern. Each demo is a plain object holding a
+widget-free state (``kan_widgets.explore.teaching_*``: traits, commands, the numbers); its view
+(``_teaching_*_view.py``) is built on first display (``.widget``, as in jupyter-scatter),
+observes the state's ``revision`` and redraws, and its controls call the state's commands.
+Every slider and button has a method twin on the demo, so a script or a test drives the same
+code path as a click.
 """
 
 from __future__ import annotations
 
-import importlib
-import threading
+import functools
+import inspect
 
-import numpy as np
+import ipywidgets as W
 
-__all__ = ["FIG_WIDTH", "LazyWidget", "color", "parse_formula", "normalize_expr", "html_table"]
+__all__ = ["FIG_WIDTH", "TeachingDemo", "TeachingView", "color", "forward", "html_table"]
 
 # explicit figure width: inside an ipywidgets box plotly's autosize falls back to 700 px;
 # 940 px fills JupyterLab's notebook column at a 1400 px wide window
@@ -28,119 +31,6 @@ def color(i: int) -> str:
     return _PALETTE[int(i) % len(_PALETTE)]
 
 
-class LazyWidget:
-    """Base of the teaching widgets: builds its ipywidgets tree once, on first use.
-
-    Subclasses set ``_css_class`` and ``_view_module``, the name of their view module
-    (imported on first display: the state object needs no ipywidgets or plotly). The view
-    module's ``build(obj)`` returns the ipywidgets root and sets ``obj._fig``; its other
-    functions (``redraw(obj)``, ``sync_controls(obj)``) are called through ``_view``.
-
-    The ``RLock`` guards state changes: in JupyterLab 4.6 widget callbacks may run on a kernel
-    subshell thread, concurrently with a running cell.
-    """
-
-    _css_class = ""
-    _view_module = ""  # relative to this package, e.g. "._teaching_grid_view"
-
-    def __init__(self):
-        self._widget = None
-        self._fig = None
-        self._lock = threading.RLock()
-        self._syncing = False  # True while state is pushed into the controls
-
-    @property
-    def widget(self):
-        """The ipywidgets root (built on first access)."""
-        if self._widget is None:
-            with self._lock:
-                if self._widget is None:
-                    w = self._build()
-                    w.add_class(self._css_class)
-                    self._widget = w
-        return self._widget
-
-    @property
-    def figure(self):
-        """The plotly ``FigureWidget`` (builds the widget on first access)."""
-        _ = self.widget
-        return self._fig
-
-    def _build(self):
-        return importlib.import_module(self._view_module, __package__).build(self)
-
-    def _view(self, *names):
-        """Call the view functions ``names`` in order (``"sync_controls"``, ``"redraw"``),
-        only once the widget exists."""
-        if self._widget is not None:
-            view = importlib.import_module(self._view_module, __package__)
-            for n in names:
-                getattr(view, n)(self)
-
-    def _repr_mimebundle_(self, **kwargs):
-        return self.widget._repr_mimebundle_(**kwargs)
-
-    def _push(self, control, **values):
-        """Set trait values on a control, in the given order (``max`` before ``value``;
-        ``options`` before ``value``), without re-entering our own observers."""
-        old, self._syncing = self._syncing, True
-        try:
-            for name, v in values.items():
-                setattr(control, name, v)
-        finally:
-            self._syncing = old
-
-
-def normalize_expr(text: str) -> str:
-    """A formula as typed, without spaces and with ``^`` read as a power (for preset lookup)."""
-    return "".join(str(text).split()).replace("^", "**")
-
-
-def parse_formula(text: str, variables=("x", "y")):
-    """Read a typed formula such as ``"exp(sin(pi*x) + y^2)"``.
-
-    Parameters
-    ----------
-    text : str
-        A sympy expression; ``^`` means power. Evaluated by sympy, so only type formulas you
-        trust (as with any code cell).
-    variables : sequence of str
-        Allowed variable names, in column order.
-
-    Returns
-    -------
-    f_torch : callable
-        ``(N, len(variables))`` tensor -> ``(N,)`` tensor (float64 math via numpy).
-    f_numpy : callable
-        ``f_numpy(*columns)`` on numpy arrays, broadcast to the columns' shape.
-    expr : sympy expression
-    """
-    import sympy
-    import torch
-
-    syms = [sympy.Symbol(v, real=True) for v in variables]
-    try:
-        expr = sympy.sympify(normalize_expr(text), locals={s.name: s for s in syms})
-    except (sympy.SympifyError, SyntaxError, TypeError, AttributeError) as e:
-        raise ValueError(f"cannot read formula {text!r}: {e}") from None
-    unknown = sorted(s.name for s in expr.free_symbols if s.name not in variables)
-    if unknown:
-        raise ValueError(f"formula {text!r} uses {unknown}; allowed variables are {list(variables)}")
-    fn = sympy.lambdify(syms, expr, modules="numpy")
-
-    def f_numpy(*cols):
-        cols = [np.asarray(c, dtype=float) for c in cols]
-        with np.errstate(all="ignore"):
-            out = np.asarray(fn(*cols), dtype=float)
-        return np.broadcast_to(out, np.broadcast(*cols).shape).copy()
-
-    def f_torch(X):
-        cols = [X[:, i].detach().cpu().double().numpy() for i in range(X.shape[1])]
-        return torch.as_tensor(f_numpy(*cols), dtype=X.dtype)
-
-    return f_torch, f_numpy, expr
-
-
 def html_table(rows, header=None, css_class="") -> str:
     """A small HTML table (for the metrics boxes); ``rows`` are sequences of cells."""
     head = ""
@@ -150,3 +40,150 @@ def html_table(rows, header=None, css_class="") -> str:
     body = "".join("<tr>" + "".join(f"<td style='padding:0 8px'>{c}</td>" for c in r) + "</tr>"
                    for r in rows)
     return f"<table class='{css_class}'>{head}{body}</table>"
+
+
+def error_html(err) -> str:
+    return f"<span style='color:#b00'>{err}</span>"
+
+
+def forward(state_cls, *names):
+    """Class decorator: ``demo.name`` reads ``demo.state.name`` for each of ``names``.
+
+    Methods of ``state_cls`` become methods (same signature and docstring); anything else a
+    read-only property, so the demo cannot be changed around its state's commands.
+    """
+    def decorate(cls):
+        for name in names:
+            attr = inspect.getattr_static(state_cls, name, None)  # None: an instance attribute
+            if inspect.isfunction(attr):
+                def method(self, *args, _name=name, **kw):
+                    return getattr(self.state, _name)(*args, **kw)
+                setattr(cls, name, functools.wraps(attr)(method))
+            else:
+                doc = getattr(attr, "__doc__", None) if isinstance(attr, property) else None
+                setattr(cls, name, property(lambda self, _name=name: getattr(self.state, _name),
+                                            doc=doc or f"``state.{name}`` (read-only)"))
+        return cls
+    return decorate
+
+
+class TeachingDemo:
+    """Base of the teaching demos: a plain object holding ``state``; the view is built once,
+    on first display or first access to ``view``, ``widget`` or ``figure``."""
+
+    _css_class = ""
+
+    def __init__(self, state):
+        self.state = state
+        self._view = None
+
+    def _make_view(self):
+        raise NotImplementedError
+
+    @property
+    def view(self):
+        """The ipywidgets/plotly view (built on first access)."""
+        if self._view is None:
+            with self.state.lock:  # no command changes the state while the view reads it
+                if self._view is None:
+                    view = self._make_view()
+                    view.widget.add_class(self._css_class)
+                    self._view = view
+        return self._view
+
+    @property
+    def widget(self):
+        """The ipywidgets root (builds the view on first access)."""
+        return self.view.widget
+
+    @property
+    def figure(self):
+        """The plotly ``FigureWidget`` (builds the view on first access)."""
+        return self.view.figure
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.state.describe()})"
+
+
+class TeachingView:
+    """Base of the teaching views: controls wired to the state's commands, redraw on
+    ``revision``.
+
+    A subclass builds ``widget``, ``figure``, ``controls`` (name -> control) and
+    ``message_box`` (where a rejected value is shown: ``print`` is lost in callbacks), then
+    calls ``_start()``; it implements ``sync_controls()`` (state -> controls) and ``redraw()``.
+    """
+
+    css_prefix = ""
+
+    def __init__(self, state):
+        self.state = state
+        self._syncing = False  # True while state is pushed into the controls
+
+    def _start(self):
+        self.state.observe(lambda change: self.refresh(), "revision")
+        self.refresh()
+
+    def refresh(self):
+        """Push the state into the controls, then redraw the figure."""
+        self.sync_controls()
+        self.redraw()
+
+    def sync_controls(self):
+        raise NotImplementedError
+
+    def redraw(self):
+        raise NotImplementedError
+
+    def push(self, control, **values):
+        """Set trait values on a control, in the given order (``max`` before ``value``;
+        ``options`` before ``value``), without re-entering our own observers."""
+        old, self._syncing = self._syncing, True
+        try:
+            for name, v in values.items():
+                setattr(control, name, v)
+        finally:
+            self._syncing = old
+
+    def guarded(self, fn, errors=(ValueError, IndexError)):
+        """``fn`` for a widget callback: a rejected value shows in ``message_box`` and the
+        controls go back to the state's values."""
+        def run(*args):
+            try:
+                return fn(*args)
+            except errors as e:
+                self.message_box.value = error_html(e)
+                self.sync_controls()
+        return run
+
+    def _wire(self, actions):
+        """Each control in ``self.controls`` calls ``actions[name](new value)`` on release."""
+        for name, w in self.controls.items():
+            w.continuous_update = False  # one action per release: the kernel may be on a slow CPU
+            w.add_class(f"{self.css_prefix}-{name}")
+            w.observe(self._handler(self.guarded(actions[name])), "value")
+
+    def _handler(self, fn):
+        def handler(change):
+            if not self._syncing:  # a value pushed from the state is no user action
+                fn(change["new"])
+        return handler
+
+    def _button(self, label, css, fn, **kw):
+        b = W.Button(description=label, **kw)
+        b.add_class(f"{self.css_prefix}-{css}")
+        b.on_click(self.guarded(lambda _b: fn()))
+        return b
+
+    def _html(self, css):
+        h = W.HTML()
+        h.add_class(f"{self.css_prefix}-{css}")
+        return h
+
+    def _figure_box(self):
+        box = W.Box([self.figure], layout={"width": "100%"})
+        box.add_class(f"{self.css_prefix}-figure")
+        return box

@@ -1,32 +1,31 @@
 """``GridExtensionDemo``: grid extension and the KAN scaling law, computed live.
 
-A one-edge KAN (``KAN([1, 1])``, float64) is fitted on a coarse grid, then ``refine``\\ d to
-finer grids and fitted again, as in the KAN paper's grid-extension experiment. Beside it the
-best spline on each grid (least squares, ``fit_coef``) shows the approximation limit the
-training is heading for. Test RMSE against G on log-log axes should follow the theoretical
-``G^-(k+1)`` slope for a smooth target.
+A one-edge KAN is fitted on a coarse grid, then refined to finer grids and fitted again;
+test RMSE against G on log-log axes follows the theoretical ``G^-(k+1)`` slope for a smooth
+target. The state and the numbers are a ``GridExtensionState``
+(``kan_widgets.explore.teaching_grid``); the view (``_teaching_grid_view.GridExtensionView``)
+is built on first display, and runs the experiment then if it has not run yet.
 """
 
 from __future__ import annotations
 
-import math
-import time
+from ..explore.teaching_grid import PRESETS, GridExtensionState
+from ._teaching_common import TeachingDemo, forward, html_table
 
-import numpy as np
-import torch
-
-from .. import datasets
-from ..core.bspline import bspline_basis, extend_grid
-from ..core.grid import fit_coef, grid_from_samples
-from ..core.network import KAN
-from ._teaching_common import LazyWidget, html_table, parse_formula
-
-__all__ = ["GridExtensionDemo", "PRESETS"]
-
-PRESETS = ["sin(pi*x)", "exp(sin(pi*x))", "tanh(5*x)", "x^2*cos(3*x)", "abs(x)"]
+__all__ = ["GridExtensionDemo", "PRESETS", "results_table"]
 
 
-class GridExtensionDemo(LazyWidget):
+def results_table(state) -> str:
+    """The results of a ``GridExtensionState`` as an HTML table."""
+    rows = [(r["G"], f"{r['kan_test_rmse']:.2e}", f"{r['spline_test_rmse']:.2e}", r["n_params"],
+             f"{r['seconds']:.2f}") for r in state.results_]
+    return html_table(rows, ["G", "KAN test RMSE", "best spline RMSE", "coefficients", "s"],
+                      "kw-grid-table")
+
+
+@forward(GridExtensionState, "target", "k", "grids", "steps", "shown_G", "results_", "curves_",
+         "knots_", "model_", "x_range", "x", "target_values", "theory_slope", "slope")
+class GridExtensionDemo(TeachingDemo):
     """Coarse fit, grid extension, and test error against G on log-log axes.
 
     Parameters
@@ -44,148 +43,46 @@ class GridExtensionDemo(LazyWidget):
 
     Attributes
     ----------
-    results_ : list of dict, one per grid: ``G``, ``kan_train_rmse``, ``kan_test_rmse``,
-        ``spline_test_rmse`` (least squares), ``n_params``, ``seconds``
-    curves_ : dict G -> KAN prediction on ``x`` (after the fit on that grid)
-    knots_ : dict G -> the KAN's knot vector on that grid
-    model_ : the KAN after the last grid
-    shown_G : the refined grid drawn against the coarse one
+    state : the ``GridExtensionState``; its results are readable here too: ``results_`` (one
+        dict per grid: ``G``, ``kan_train_rmse``, ``kan_test_rmse``, ``spline_test_rmse``,
+        ``n_params``, ``seconds``), ``curves_``, ``knots_``, ``model_``, ``shown_G``
+    view : the ``GridExtensionView`` (built on first display), with ``widget`` and ``figure``
+
+    The controls' twins: ``set(target=, k=, grids=, steps=)`` then ``run()`` (a changed
+    control reruns; so does the Run button), ``show(G)`` (the "show refined G" slider).
     """
 
     _css_class = "kw-grid-extension"
-    _view_module = "._teaching_grid_view"
 
     def __init__(self, target="sin(pi*x)", k=3, grids=(3, 5, 10, 20, 50), steps=10,
                  x_range=(-1.0, 1.0), n_train=1000, n_test=1000, seed=0):
-        super().__init__()
-        self.x_range, self.n_train, self.n_test, self.seed = x_range, n_train, n_test, seed
-        self.k, self.grids, self.steps, self.target = 3, (3,), 1, "x"
-        self._clear()
-        self.set(target=target, k=k, grids=grids, steps=steps)
+        super().__init__(GridExtensionState(target, k=k, grids=grids, steps=steps,
+                                            x_range=x_range, n_train=n_train, n_test=n_test,
+                                            seed=seed))
 
-    # ------------------------------------------------------------------ state
-    def _clear(self):
-        self.results_, self.curves_, self.knots_ = [], {}, {}
-        self.model_, self.shown_G = None, None
+    def _make_view(self):
+        from ._teaching_grid_view import GridExtensionView  # plotly: paid on first display only
+
+        return GridExtensionView(self.state)
 
     def set(self, target=None, k=None, grids=None, steps=None):
         """Change the experiment (None = keep); clears the results. Returns self."""
-        with self._lock:
-            if target is not None:
-                if callable(target):
-                    self._f = target
-                else:
-                    f, _, _ = parse_formula(target, ("x",))
-                    self._f = lambda X, f=f: f(X)
-                self.target = target
-            if k is not None:
-                if not (isinstance(k, (int, np.integer)) and 1 <= k <= 5):
-                    raise ValueError(f"k must be an int in 1..5; got {k!r}")
-                self.k = int(k)
-            if grids is not None:
-                g = [int(v) for v in grids]
-                if not g or g[0] < 1 or any(b <= a for a, b in zip(g, g[1:])):
-                    raise ValueError(f"grids must be increasing ints >= 1; got {grids!r}")
-                self.grids = tuple(g)
-            if steps is not None:
-                if int(steps) < 1:
-                    raise ValueError(f"steps must be >= 1; got {steps!r}")
-                self.steps = int(steps)
-            self._clear()
-            self._view("sync_controls")
+        self.state.set(target=target, k=k, grids=grids, steps=steps)
         return self
-
-    @property
-    def x(self) -> np.ndarray:
-        """400 evenly spaced plot points over ``x_range``."""
-        return np.linspace(self.x_range[0], self.x_range[1], 400)
-
-    def target_values(self, x=None) -> np.ndarray:
-        """The target on ``x`` (default ``self.x``)."""
-        x = self.x if x is None else np.asarray(x, float)
-        with torch.no_grad():
-            return self._f(torch.as_tensor(x, dtype=torch.float64)[:, None]).double().numpy()
 
     def run(self, callback=None):
         """Fit on the coarse grid, then refine to each finer grid and fit again. Returns self.
 
         ``callback(row)`` is called after each grid with the new ``results_`` row.
         """
-        with self._lock:
-            self._clear()
-            data = datasets.from_function(self._f, 1, ranges=self.x_range, n_train=self.n_train,
-                                          n_test=self.n_test, seed=self.seed, dtype=torch.float64)
-            model = KAN([1, 1], grid=self.grids[0], k=self.k, seed=self.seed, grid_eps=1.0,
-                        dtype=torch.float64)
-            xs = torch.as_tensor(self.x)[:, None]
-            for n, G in enumerate(self.grids):
-                t0 = time.perf_counter()
-                if n:
-                    model.refine(G)  # grid extension: the old curve, least squares on G intervals
-                # after the first fit the grid already sits on the data: no grid updates
-                model.fit(data, steps=self.steps, update_grid=(n == 0), progress=False)
-                h = model.history_
-                row = {"G": G, "kan_train_rmse": h["train_rmse"][-1], "kan_test_rmse": h["test_rmse"][-1],
-                       "spline_test_rmse": self._best_spline_rmse(data, G),
-                       "n_params": G + self.k, "seconds": time.perf_counter() - t0}
-                self.results_.append(row)
-                self.curves_[G] = model.predict(xs)[:, 0].numpy()
-                self.knots_[G] = model.layers[0].knots[0].numpy().copy()
-                self.model_, self.shown_G = model, G
-                if callback is not None:
-                    callback(row)
+        self.state.run(callback)
         return self
-
-    def _best_spline_rmse(self, data, G) -> float:
-        """Test RMSE of the least-squares spline on a uniform G-interval grid."""
-        knots = extend_grid(grid_from_samples(data.X_train, G, 1.0), self.k)
-        coef = fit_coef(data.X_train, data.y_train[:, :, None], knots, self.k, ridge=1e-14)
-        pred = bspline_basis(data.X_test, knots, self.k)[:, 0] @ coef[0, 0]
-        return float((pred - data.y_test[:, 0]).pow(2).mean().sqrt())
 
     def show(self, G: int):
         """Draw the fit on grid ``G`` against the coarse one; returns self."""
-        with self._lock:
-            if G not in self.curves_:
-                raise ValueError(f"no fit on G={G}; computed grids: {list(self.curves_)}")
-            self.shown_G = int(G)
-            self._view("sync_controls", "redraw")
+        self.state.show(G)
         return self
-
-    @property
-    def theory_slope(self) -> int:
-        """The predicted log-log slope of RMSE against G, ``-(k + 1)``."""
-        return -(self.k + 1)
-
-    def slope(self, which: str = "kan") -> float:
-        """Least-squares slope of log(test RMSE) against log(G), without the coarsest grid
-        (it is usually before the asymptotic regime).
-
-        ``which``: ``"kan"`` (the trained KAN) or ``"spline"`` (the least-squares spline).
-        """
-        key = {"kan": "kan_test_rmse", "spline": "spline_test_rmse"}[which]
-        rows = self.results_[1:] if len(self.results_) > 2 else self.results_
-        if len(rows) < 2:
-            return float("nan")
-        lg = np.log([r["G"] for r in rows])
-        le = np.log([max(r[key], 1e-300) for r in rows])
-        return float(np.polyfit(lg, le, 1)[0])
 
     def table(self) -> str:
         """The results as an HTML table."""
-        rows = [(r["G"], f"{r['kan_test_rmse']:.2e}", f"{r['spline_test_rmse']:.2e}", r["n_params"],
-                 f"{r['seconds']:.2f}") for r in self.results_]
-        return html_table(rows, ["G", "KAN test RMSE", "best spline RMSE", "coefficients", "s"],
-                          "kw-grid-table")
-
-    # ------------------------------------------------------------------ view
-    def __repr__(self) -> str:
-        done = ", ".join(f"G={r['G']}: {r['kan_test_rmse']:.1e}" for r in self.results_)
-        slope = "" if len(self.results_) < 2 else (
-            f", slope {self.slope():.2f} (theory {self.theory_slope})")
-        return (f"GridExtensionDemo(target={self.target!r}, k={self.k}, grids={self.grids}"
-                f"{', ' + done if done else ''}{slope})")
-
-
-def _fmt_slope(s: float) -> str:
-    return "n/a" if math.isnan(s) else f"{s:.2f}"
+        return results_table(self.state)

@@ -1,79 +1,25 @@
 """``KARTDemo``: the Kolmogorov-Arnold representation theorem for functions of two variables.
 
-Every continuous ``f(x, y)`` on a square can be written with one-variable functions and sums
-only: ``f(x, y) = sum_q Phi_q(phi_q1(x) + phi_q2(y))``, ``q = 1 .. 5`` (2n + 1 for n = 2). A
-``KAN([2, q, 1])`` has exactly that shape: its first layer's edges are the inner functions
-``phi_qp``, its hidden nodes sum, its second layer's edges are the outer ``Phi_q``. The demo
-trains one live, draws what it found, shows a known exact decomposition where there is one,
-and trains a plain MLP with the same parameter count and the same budget beside it.
+``f(x, y) = sum_q Phi_q(phi_q1(x) + phi_q2(y))`` is the shape of a ``KAN([2, q, 1])``. The
+demo trains one live, draws what it found, shows a known exact decomposition where there is
+one, and trains a plain MLP with the same parameter count and the same budget beside it. The
+state and the numbers are a ``KARTState`` (``kan_widgets.explore.teaching_kart``); the view
+(``_teaching_kart_view.KARTView``) is built on first display.
 """
 
 from __future__ import annotations
 
-import math
-import time
+from ..explore.teaching_kart import PRESETS, KARTState, kan_param_count, mlp_like
+from ._teaching_common import TeachingDemo, forward
 
-import numpy as np
-import torch
-from torch import nn
-
-from .. import datasets
-from ..core.lbfgs import LBFGS
-from ..core.network import KAN
-from ._teaching_common import LazyWidget, normalize_expr, parse_formula
-
-__all__ = ["KARTDemo", "PRESETS", "mlp_like"]
-
-_SQ = "<sup>2</sup>"
-# formula -> input ranges, a known exact decomposition (text) and the same as inner/outer
-# numpy callables, so the demo can check numerically that it is exact
-PRESETS = {
-    "x*y": dict(ranges=((-1, 1), (-1, 1)), text=f"x&middot;y = &frac14;(x + y){_SQ} &minus; "
-                f"&frac14;(x &minus; y){_SQ}: two hidden nodes, inner x, &plusmn;y, outer "
-                f"&plusmn;z{_SQ}/4",
-                inner=[(lambda x: x, lambda y: y), (lambda x: x, lambda y: -y)],
-                outer=[lambda z: z ** 2 / 4, lambda z: -z ** 2 / 4]),
-    "x/y": dict(ranges=((-1, 1), (0.5, 2)), text=f"x / y = &frac14;(x + 1/y){_SQ} &minus; "
-                f"&frac14;(x &minus; 1/y){_SQ}: the product trick with inner function 1/y",
-                inner=[(lambda x: x, lambda y: 1 / y), (lambda x: x, lambda y: -1 / y)],
-                outer=[lambda z: z ** 2 / 4, lambda z: -z ** 2 / 4]),
-    "exp(sin(pi*x)+y^2)": dict(
-        ranges=((-1, 1), (-1, 1)), text=f"one hidden node: inner sin(&pi;x) and y{_SQ}, outer exp",
-        inner=[(lambda x: np.sin(np.pi * x), lambda y: y ** 2)], outer=[np.exp]),
-    "sqrt(x^2+y^2)": dict(
-        ranges=((-1, 1), (-1, 1)), text=f"one hidden node: inner x{_SQ} and y{_SQ}, outer &radic;z",
-        inner=[(lambda x: x ** 2, lambda y: y ** 2)], outer=[np.sqrt]),
-    "sin(pi*x)*cos(pi*y)": dict(
-        ranges=((-1, 1), (-1, 1)), text="sin(&pi;x)cos(&pi;y) = &frac12;sin(&pi;(x + y)) + "
-        "&frac12;sin(&pi;(x &minus; y)): two hidden nodes, outer &frac12;sin(&pi;z)",
-        inner=[(lambda x: x, lambda y: y), (lambda x: x, lambda y: -y)],
-        outer=[lambda z: np.sin(np.pi * z) / 2, lambda z: np.sin(np.pi * z) / 2]),
-    "x+y": dict(ranges=((-1, 1), (-1, 1)), text="already a sum: inner x and y, outer the identity",
-                inner=[(lambda x: x, lambda y: y)], outer=[lambda z: z]),
-}
-_BY_KEY = {normalize_expr(k): k for k in PRESETS}
+__all__ = ["KARTDemo", "PRESETS", "mlp_like", "kan_param_count"]
 
 
-def kan_param_count(width, grid, k) -> int:
-    """Parameters that shape a KAN's spline edges: ``G + k`` coefficients and two scales
-    (``scale_base``, ``scale_sp``) per edge. The symbolic-edge affine parameters are left out:
-    they do nothing on spline edges."""
-    return sum(a * b for a, b in zip(width, width[1:])) * (grid + k + 2)
-
-
-def mlp_like(n_params: int, n_in=2, n_out=1, seed=0):
-    """A SiLU MLP ``[n_in, h, h, n_out]`` whose parameter count is closest to ``n_params``."""
-    def count(h):
-        return n_in * h + h + h * h + h + h * n_out + n_out
-
-    h = min(range(1, 200), key=lambda h: abs(count(h) - n_params))
-    with torch.random.fork_rng(devices=[]):  # leave the caller's global RNG alone
-        torch.manual_seed(seed)
-        return nn.Sequential(nn.Linear(n_in, h), nn.SiLU(), nn.Linear(h, h), nn.SiLU(),
-                             nn.Linear(h, n_out))
-
-
-class KARTDemo(LazyWidget):
+@forward(KARTState, "function", "hidden", "steps", "grid", "k", "seed", "data", "preset",
+         "model_", "mlp_", "kan_rmse_", "mlp_rmse_", "kan_seconds_", "mlp_seconds_", "width",
+         "kan_params", "mlp_params", "exact_error", "inner_functions", "outer_functions",
+         "edge_importance")
+class KARTDemo(TeachingDemo):
     """Train a small KAN on ``f(x, y)``; see its inner and outer functions; compare an MLP.
 
     Parameters
@@ -89,70 +35,33 @@ class KARTDemo(LazyWidget):
 
     Attributes
     ----------
-    model_ : the trained KAN; ``mlp_`` the trained MLP
-    kan_rmse_, mlp_rmse_ : test RMSE of each after ``train``
-    kan_seconds_, mlp_seconds_ : training times
-    data : the ``Dataset`` (inputs x, y)
+    state : the ``KARTState``; its results are readable here too: ``model_`` and ``mlp_``
+        (the trained networks), ``kan_rmse_``, ``mlp_rmse_`` (test RMSE), ``kan_seconds_``,
+        ``mlp_seconds_``, ``data``, ``width``, ``kan_params``, ``mlp_params``
+    view : the ``KARTView`` (built on first display), with ``widget`` and ``figure``
+
+    The controls' twins: ``set(function=, hidden=, steps=)`` and ``train()`` (the Train
+    button, which also shows progress and redraws the functions as they learn).
     """
 
     _css_class = "kw-kart"
-    _view_module = "._teaching_kart_view"
-    MAX_HIDDEN = 5
+    MAX_HIDDEN = KARTState.MAX_HIDDEN
 
     def __init__(self, function="x*y", hidden=5, grid=5, k=3, steps=20, n_train=500, n_test=500,
                  seed=0):
-        super().__init__()
-        self.grid, self.k, self.seed = int(grid), int(k), int(seed)
-        self.n_train, self.n_test = int(n_train), int(n_test)
-        self.function, self.hidden, self.steps = "x*y", 5, 20
-        self.set(function=function, hidden=hidden, steps=steps)
+        super().__init__(KARTState(function, hidden=hidden, grid=grid, k=k, steps=steps,
+                                   n_train=n_train, n_test=n_test, seed=seed))
 
-    # ------------------------------------------------------------------ state
+    def _make_view(self):
+        from ._teaching_kart_view import KARTView  # plotly: paid on first display only
+
+        return KARTView(self.state)
+
     def set(self, function=None, hidden=None, steps=None):
         """Change the function, hidden nodes or steps (None = keep); forgets the trained
         models. Returns self."""
-        with self._lock:
-            if function is not None:
-                f, self._f_numpy, expr = parse_formula(function, ("x", "y"))
-                self.function = str(function)
-                self.preset = PRESETS.get(_BY_KEY.get(normalize_expr(function), ""), None)
-                ranges = self.preset["ranges"] if self.preset else ((-1, 1), (-1, 1))
-                self.data = datasets.from_function(f, 2, ranges=ranges, n_train=self.n_train,
-                                                   n_test=self.n_test, seed=self.seed,
-                                                   variables=["x", "y"])
-            if hidden is not None:
-                if not (isinstance(hidden, (int, np.integer)) and 1 <= hidden <= self.MAX_HIDDEN):
-                    raise ValueError(f"hidden must be an int in 1..{self.MAX_HIDDEN}; got {hidden!r}")
-                self.hidden = int(hidden)
-            if steps is not None:
-                if int(steps) < 1:
-                    raise ValueError(f"steps must be >= 1; got {steps!r}")
-                self.steps = int(steps)
-            self.model_ = self.mlp_ = None
-            self.kan_rmse_ = self.mlp_rmse_ = None
-            self.kan_seconds_ = self.mlp_seconds_ = None
-            self._view("sync_controls", "redraw")
+        self.state.set(function=function, hidden=hidden, steps=steps)
         return self
-
-    @property
-    def width(self) -> list[int]:
-        return [2, self.hidden, 1]
-
-    @property
-    def kan_params(self) -> int:
-        return kan_param_count(self.width, self.grid, self.k)
-
-    @property
-    def mlp_params(self) -> int:
-        return sum(p.numel() for p in mlp_like(self.kan_params).parameters())
-
-    def exact_error(self) -> float | None:
-        """Max |f - known decomposition| on the training inputs (None without a preset)."""
-        if self.preset is None:
-            return None
-        x, y = (self.data.X_train[:, i].double().numpy() for i in range(2))
-        dec = sum(P(a(x) + b(y)) for (a, b), P in zip(self.preset["inner"], self.preset["outer"]))
-        return float(np.max(np.abs(dec - self._f_numpy(x, y))))
 
     def train(self, callback=None):
         """Train the KAN, then the MLP with the same steps, optimizer and data. Returns self.
@@ -160,86 +69,5 @@ class KARTDemo(LazyWidget):
         ``callback(which, step, model)`` is called after each step (``which`` is "KAN" or
         "MLP"; ``model`` the network being trained).
         """
-        with self._lock:
-            d = self.data
-            model = KAN(self.width, grid=self.grid, k=self.k, seed=self.seed)
-            t0 = time.perf_counter()
-            cb = None if callback is None else (lambda i: callback("KAN", i["step"], model))
-            model.fit(d, steps=self.steps, progress=False, callback=cb)
-            self.kan_seconds_ = time.perf_counter() - t0
-            self.model_ = model
-            self.kan_rmse_ = _rmse(model.predict(d.X_test), d.y_test)
-            t0 = time.perf_counter()
-            self.mlp_ = self._train_mlp(callback)
-            self.mlp_seconds_ = time.perf_counter() - t0
-            with torch.no_grad():
-                self.mlp_rmse_ = _rmse(self.mlp_(d.X_test), d.y_test)
-            self._view("redraw")
+        self.state.train(callback)
         return self
-
-    def _train_mlp(self, callback=None):
-        mlp = mlp_like(self.kan_params, seed=self.seed).to(self.data.X_train.dtype)
-        # the optimizer KAN.fit uses (L-BFGS, 20 inner iterations per step), full batch
-        opt = LBFGS(mlp.parameters(), lr=1.0, history_size=10)
-        X, Y = self.data.X_train, self.data.y_train
-
-        def closure():
-            opt.zero_grad()
-            loss = torch.mean((mlp(X) - Y) ** 2)
-            loss.backward()
-            return loss
-
-        try:
-            for s in range(self.steps):
-                opt.step(closure)
-                if callback is not None:
-                    callback("MLP", s, mlp)
-        finally:
-            opt.release()
-        return mlp
-
-    def inner_functions(self, n=200) -> dict:
-        """``{(q, p): (t, phi_qp(t))}`` over input ``p``'s range (p = 0 is x, 1 is y)."""
-        self._require_model()
-        lo, hi = self.data.X_train.min(0).values, self.data.X_train.max(0).values
-        grid = lo + (hi - lo) * torch.linspace(0, 1, n)[:, None]  # (n, 2): both inputs at once
-        with torch.no_grad():
-            acts = self.model_.activations(grid, layer=0)  # (n, q, 2); edge (p->q) sees x_p only
-        return {(q, p): (grid[:, p].numpy(), acts[:, q, p].numpy())
-                for q in range(self.hidden) for p in range(2)}
-
-    def outer_functions(self, n=200) -> dict:
-        """``{q: (z, Phi_q(z))}`` over the range of hidden sum ``z_q`` on the training data."""
-        self._require_model()
-        with torch.no_grad():
-            z = self.model_.layer_inputs(self.data.X_train)[1]  # (N, q) hidden sums
-            lo, hi = z.min(0).values, z.max(0).values
-            line = lo + (hi - lo) * torch.linspace(0, 1, n)[:, None]
-            acts = self.model_.layers[1].activations(line)  # (n, 1, q)
-        return {q: (line[:, q].numpy(), acts[:, 0, q].numpy()) for q in range(self.hidden)}
-
-    def edge_importance(self) -> tuple[np.ndarray, np.ndarray]:
-        """Std of every edge's output on the training data, scaled to max 1 per layer:
-        inner ``(q, 2)``, outer ``(q,)``."""
-        self._require_model()
-        with torch.no_grad():
-            a0, a1 = self.model_.activations(self.data.X_train)
-        s0, s1 = a0.std(0).numpy(), a1.std(0)[0].numpy()
-        return s0 / max(s0.max(), 1e-12), s1 / max(s1.max(), 1e-12)
-
-    def _require_model(self):
-        if self.model_ is None:
-            raise RuntimeError("no trained KAN yet: call train() (or press Train)")
-
-    # ------------------------------------------------------------------ view
-    def __repr__(self) -> str:
-        res = ""
-        if self.kan_rmse_ is not None:
-            res = (f", KAN test RMSE {self.kan_rmse_:.2e} ({self.kan_params} params), MLP "
-                   f"{self.mlp_rmse_:.2e} ({self.mlp_params} params)")
-        return f"KARTDemo(function={self.function!r}, width={self.width}{res})"
-
-
-def _rmse(pred, target) -> float:
-    v = float(torch.mean((pred - target) ** 2))
-    return math.sqrt(v) if math.isfinite(v) else float("nan")

@@ -18,8 +18,9 @@ from kan_widgets.widgets.teaching_kart import PRESETS, mlp_like
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
 
-def _trace(fig, idx, name):
-    return fig.data[idx[name]]
+def _trace(demo, name):
+    """The trace ``name`` of a demo's figure."""
+    return demo.figure.data[demo.view.trace_index[name]]
 
 
 def _curve_part(trace):
@@ -41,13 +42,13 @@ def explorer():
 
 @pytest.mark.parametrize("k", range(6))
 def test_partition_of_unity_and_basis_count_in_the_drawn_traces(explorer, k):
-    ex, fig = explorer, explorer.figure
+    ex = explorer
     for G in (1, 2, 3, 7, 16, 30):
         ex.set(k=k, G=G)
         assert ex.n_basis == G + k and len(ex.knots) == G + 2 * k + 1
-        shown = [i for i in range(ex._nb_max) if _trace(fig, ex._idx, f"B{i}").visible]
+        shown = [i for i in range(ex.view.n_basis_max) if _trace(ex, f"B{i}").visible]
         assert shown == list(range(G + k)), (k, G)
-        s = _trace(fig, ex._idx, "sum")
+        s = _trace(ex, "sum")
         x, y = np.array(s.x), np.array(s.y)
         inside = (x >= ex.grid[0]) & (x < ex.grid[-1])
         assert inside.sum() >= G * 10
@@ -59,15 +60,15 @@ def test_partition_of_unity_and_basis_count_in_the_drawn_traces(explorer, k):
 
 @pytest.mark.parametrize("k", [0, 1, 3, 5])
 def test_cox_de_boor_level_traces_match_backend(explorer, k):
-    ex, fig = explorer, explorer.figure
+    ex = explorer
     ex.set(k=k, G=6, grid_eps=0.3)  # a non-uniform grid: denominators differ per knot
     t = torch.as_tensor(ex.knots)[None]
     for p in range(k + 1):
         ex.set(level=p)
         n_p = len(ex.knots) - 1 - p
-        assert sum(bool(_trace(fig, ex._idx, f"L{i}").visible) for i in range(ex._nl_max)) == n_p
+        assert sum(bool(_trace(ex, f"L{i}").visible) for i in range(ex.view.n_level_max)) == n_p
         for i in range(n_p):
-            x, y = _curve_part(_trace(fig, ex._idx, f"L{i}"))
+            x, y = _curve_part(_trace(ex, f"L{i}"))
             ref = bspline_basis(torch.as_tensor(x)[:, None], t, p)[:, 0, i].numpy()
             np.testing.assert_allclose(y, ref, atol=1e-12, err_msg=f"level {p}, B_{i}")
             assert x.min() >= ex.knots[i] and x.max() < ex.knots[i + p + 1]  # drawn on its support
@@ -88,23 +89,23 @@ def test_grid_eps_moves_grid_points_to_the_samples():
     # adaptive: each interval holds about the same number of samples
     counts = np.histogram(s, bins=ex.grid)[0]
     assert counts.max() <= 1.3 * counts.min() + 2
-    fig = ex.figure
-    np.testing.assert_allclose(_trace(fig, ex._idx, "grid points").x, ex.grid)
-    assert len(_trace(fig, ex._idx, "samples").x) == len(s)
+    ex.view  # noqa: B018 - the widget is built
+    np.testing.assert_allclose(_trace(ex, "grid points").x, ex.grid)
+    assert len(_trace(ex, "samples").x) == len(s)
 
 
 def test_coefficients_shape_the_curve_and_refine_keeps_it():
     ex = BSplineExplorer(k=3, G=5)
-    fig = ex.figure
+    ex.view  # noqa: B018 - the widget is built
     ex.set_coef(2, 1.7)
     assert ex.coef[2] == 1.7 and ex.selected == 2
-    assert ex._controls["value"].value == pytest.approx(1.7)
-    curve = _trace(fig, ex._idx, "curve")
+    assert ex.view.controls["value"].value == pytest.approx(1.7)
+    curve = _trace(ex, "curve")
     np.testing.assert_allclose(curve.y, ex.basis_values(np.array(curve.x)) @ ex.coef, atol=1e-12)
-    np.testing.assert_allclose(_trace(fig, ex._idx, "control").x, greville(ex.knots, 3))
+    np.testing.assert_allclose(_trace(ex, "control").x, greville(ex.knots, 3))
     ex.ones()  # partition of unity: all-ones coefficients draw the constant 1 on the grid range
     x = np.array(curve.x)
-    np.testing.assert_allclose(np.array(_trace(fig, ex._idx, "curve").y)[
+    np.testing.assert_allclose(np.array(_trace(ex, "curve").y)[
         (x >= ex.grid[0]) & (x < ex.grid[-1])], 1.0, atol=1e-12)
     ex.reset()
     inner = np.linspace(-0.99, 0.99, 200)
@@ -116,7 +117,7 @@ def test_coefficients_shape_the_curve_and_refine_keeps_it():
 
 def test_every_slider_has_a_programmatic_twin():
     ex = BSplineExplorer()
-    c = ex.widget and ex._controls
+    c = ex.view.controls
     c["G"].value = 9  # as a user moving the slider
     assert ex.G == 9 and ex.n_basis == 12
     c["k"].value = 2
@@ -138,6 +139,54 @@ def test_every_slider_has_a_programmatic_twin():
         ex.set(grid_range=(1, 0))
 
 
+def test_clicks_select_and_bad_values_show_in_the_info_box():
+    from plotly.callbacks import Points
+
+    ex = BSplineExplorer()
+    idx = ex.view.trace_index
+
+    def click(name, inds):
+        ex.figure.data[idx[name]]._dispatch_on_click(
+            Points(point_inds=inds, xs=[0] * len(inds), ys=[0] * len(inds), trace_name=name,
+                   trace_index=idx[name]), None)
+
+    click("B3", [5])  # a click anywhere on B_3 selects it
+    assert ex.selected == 3 and ex.view.controls["index"].value == 3
+    click("control", [6])  # a control point selects its own index
+    assert ex.selected == 6 and _trace(ex, "B6").line.width == 4
+    click("B2", [])  # every trace's handler fires on each click: only the hit one acts
+    assert ex.selected == 6
+    ex.view.controls["G"].value = 30
+    ex.view.controls["value"].value = 2.5
+    assert ex.coef[6] == 2.5
+    ex.view.controls["range"].value = (1.0, 1.0)  # an empty range is refused, not applied
+    assert "low < high" in ex.view.info.value and ex.grid_range == (-1.0, 1.0)
+    assert ex.view.controls["range"].value == (-1.0, 1.0)  # the slider snaps back
+
+
+def test_the_view_follows_its_state_and_the_demo_reads_it_only():
+    ex = BSplineExplorer()
+    ex.view  # noqa: B018 - the widget is built
+    ex.state.set(G=7)  # a command on the state itself: the view observes revision
+    assert ex.view.controls["G"].value == 7
+    assert sum(bool(_trace(ex, f"B{i}").visible) for i in range(ex.view.n_basis_max)) == 10
+    with pytest.raises(AttributeError):
+        ex.k = 2  # the values are the state's: change them with set()
+    assert ex.basis_values().shape == (len(ex.x), 10)
+    assert repr(ex).startswith("BSplineExplorer(k=3, G=7")
+
+
+def test_demos_import_no_plotly_until_displayed():
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom kan_widgets.widgets import BSplineExplorer, KARTDemo\n"
+            "BSplineExplorer().set(G=4)\nKARTDemo('x*y', steps=1)\n"
+            "print('plotly' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False"]
+
+
 def test_opens_on_a_trained_edge():
     f = lambda X: torch.sin(torch.pi * X[:, 0]) + X[:, 1] ** 2  # noqa: E731
     data = datasets.from_function(f, 2, n_train=200, n_test=50, seed=0)
@@ -150,9 +199,9 @@ def test_opens_on_a_trained_edge():
         assert (ex.k, ex.G) == (3, 4) and len(ex.samples) == 200
         xs, ys = ex.edge_values  # the backend's own spline values at the edge's inputs
         np.testing.assert_allclose(ex.curve_values(xs), ys, atol=1e-5)
-        fig = ex.figure
-        assert len(_trace(fig, ex._idx, "trained edge").x) == 200
-        assert "Edge" in ex._info.value
+        ex.view  # noqa: B018 - the widget is built
+        assert len(_trace(ex, "trained edge").x) == 200
+        assert "Edge" in ex.view.info.value
 
 
 def _spy(fig):
@@ -187,8 +236,8 @@ def test_bspline_updates_are_sendable():
     ex.select(3)
     ex.set(level=1, grid_eps=0.0)
     _check_sendable(ex.figure, sent)
-    assert ex.figure.data[ex._idx["L0"]].line.color == "#636EFA"
-    assert ex.figure.data[ex._idx["sum"]].line.color == "black"
+    assert ex.figure.data[ex.view.trace_index["L0"]].line.color == "#636EFA"
+    assert ex.figure.data[ex.view.trace_index["sum"]].line.color == "black"
 
 
 # ------------------------------------------------------------------ GridExtensionDemo
@@ -214,24 +263,38 @@ def test_refine_lowers_the_error_and_follows_the_scaling_law(grid_demo):
 
 def test_grid_demo_traces_and_controls(grid_demo):
     d = grid_demo
-    fig = d.figure  # results exist: building does not rerun
-    kan = _trace(fig, d._idx, "KAN test RMSE")
+    d.view  # noqa: B018 - results exist: building does not rerun
+    kan = _trace(d, "KAN test RMSE")
     np.testing.assert_allclose(kan.y, [r["kan_test_rmse"] for r in d.results_])
     assert list(kan.x) == [3, 5, 10, 20, 50]
-    theory = _trace(fig, d._idx, "theory")
+    theory = _trace(d, "theory")
     tx, ty = np.array(theory.x), np.array(theory.y)
     assert np.polyfit(np.log(tx), np.log(ty), 1)[0] == pytest.approx(-4)
     d.show(10)
-    np.testing.assert_allclose(_trace(fig, d._idx, "refined").y, d.curves_[10])
-    assert "G = 10" in _trace(fig, d._idx, "refined").name
-    assert d._controls["show"].value == 10
-    d._controls["k"].value = 2  # the slider reruns the experiment with quadratic splines
+    np.testing.assert_allclose(_trace(d, "refined").y, d.curves_[10])
+    assert "G = 10" in _trace(d, "refined").name
+    assert d.view.controls["show"].value == 10
+    d.view.controls["k"].value = 2  # the slider reruns the experiment with quadratic splines
     assert d.k == 2 and len(d.results_) == 5
     assert -3.5 < d.slope("spline") < -2.6
-    assert _trace(fig, d._idx, "theory").name == "theory: G^-3"
-    assert "slope" in d._status.value
+    assert _trace(d, "theory").name == "theory: G^-3"
+    assert "slope" in d.view.status.value
     with pytest.raises(ValueError):
         d.show(7)
+
+
+def test_grid_demo_run_from_a_cell_redraws_the_built_widget():
+    d = GridExtensionDemo("tanh(5*x)", k=2, grids=(2, 4, 8), steps=3, n_train=200, n_test=200)
+    d.view  # noqa: B018 - building runs the experiment once
+    assert len(d.results_) == 3
+    d.set(grids=(3, 6))  # cleared: only the target is drawn
+    assert len(_trace(d, "KAN test RMSE").x) == 0 and d.view.controls["grids"].value == "3, 6"
+    d.run()  # from a cell, not the Run button: the figure still follows the state
+    assert list(_trace(d, "KAN test RMSE").x) == [3, 6]
+    assert d.view.controls["show"].options == (3, 6) and "theory -3" in d.view.status.value
+    d.view.controls["grids"].value = "4, 2"  # typed wrong: the message says why, nothing runs
+    assert "increasing" in d.view.status.value and d.grids == (3, 6) and len(d.results_) == 2
+    assert d.view.controls["grids"].value == "3, 6"
 
 
 def test_grid_demo_accepts_callables_and_rejects_bad_formulas():
@@ -261,18 +324,16 @@ def test_kart_kan_learns_x_times_y_and_the_mlp_reports_a_number(kart):
     assert abs(d.kan_params - d.mlp_params) <= 0.05 * d.kan_params
     assert sum(p.numel() for p in d.mlp_.parameters()) == d.mlp_params
     assert d.kan_seconds_ < 30
-    fig = d.figure
-    np.testing.assert_allclose(_trace(fig, d._idx, "rmse").y, [d.kan_rmse_, d.mlp_rmse_])
-    assert "MLP" in d._metrics.value and f"{d.kan_rmse_:.3e}" in d._metrics.value
+    d.view  # noqa: B018 - the widget is built
+    np.testing.assert_allclose(_trace(d, "rmse").y, [d.kan_rmse_, d.mlp_rmse_])
+    assert "MLP" in d.view.metrics.value and f"{d.kan_rmse_:.3e}" in d.view.metrics.value
 
 
 def test_kart_and_grid_updates_are_sendable(kart, grid_demo):
-    from kan_widgets.widgets._teaching_kart_view import redraw
-
     for name in ("phi x 0", "Phi 1", "edge 2,1", "rmse"):
-        kart.figure.data[kart._idx[name]].y = [0.5, 0.5]  # so that the redraw changes something
+        kart.figure.data[kart.view.trace_index[name]].y = [0.5, 0.5]  # so that the redraw changes something
     sent = _spy(kart.figure)
-    redraw(kart)
+    kart.view.redraw()
     _check_sendable(kart.figure, sent)
     sent = _spy(grid_demo.figure)
     grid_demo.show(5)
@@ -281,12 +342,12 @@ def test_kart_and_grid_updates_are_sendable(kart, grid_demo):
 
 def test_kart_functions_drawn_are_the_models_edges(kart):
     d = kart
-    fig = d.figure
+    d.view  # noqa: B018 - the widget is built
     inner, outer = d.inner_functions(), d.outer_functions()
     for q in range(5):
-        tx = _trace(fig, d._idx, f"phi x {q}")
+        tx = _trace(d, f"phi x {q}")
         np.testing.assert_allclose(tx.y, inner[(q, 0)][1], atol=1e-6)
-        np.testing.assert_allclose(_trace(fig, d._idx, f"Phi {q}").y, outer[q][1], atol=1e-6)
+        np.testing.assert_allclose(_trace(d, f"Phi {q}").y, outer[q][1], atol=1e-6)
     # the sum structure is the model: f(x, y) = sum_q Phi_q(phi_qx(x) + phi_qy(y))
     X = d.data.X_test[:50]
     with torch.no_grad():
@@ -298,24 +359,24 @@ def test_kart_functions_drawn_are_the_models_edges(kart):
 
 def test_kart_hidden_slider_redraws_the_diagram():
     d = KARTDemo("x/y", hidden=5, steps=5)
-    fig = d.figure
-    d._controls["hidden"].value = 2
+    d.view  # noqa: B018 - the widget is built
+    d.view.controls["hidden"].value = 2
     assert d.width == [2, 2, 1] and d.model_ is None
-    edges = [n for n in d._idx if n.startswith("edge")]
-    assert sum(bool(_trace(fig, d._idx, n).visible) for n in edges) == 6
-    assert len(_trace(fig, d._idx, "nodes").x) == 5  # x, y, two sums, f
-    assert "1/y" in d._exact.value
-    d._controls["function"].value = "x**3 - y"  # typed: no decomposition on file
-    assert d.preset is None and d.exact_error() is None and "No exact" in d._exact.value
+    edges = [n for n in d.view.trace_index if n.startswith("edge")]
+    assert sum(bool(_trace(d, n).visible) for n in edges) == 6
+    assert len(_trace(d, "nodes").x) == 5  # x, y, two sums, f
+    assert "1/y" in d.view.exact.value
+    d.view.controls["function"].value = "x**3 - y"  # typed: no decomposition on file
+    assert d.preset is None and d.exact_error() is None and "No exact" in d.view.exact.value
 
 
 def test_kart_trained_with_fewer_hidden_nodes_draws_only_those():
     d = KARTDemo("exp(sin(pi*x)+y^2)", hidden=2, steps=2)
-    fig = d.figure
+    d.view  # noqa: B018 - the widget is built
     d.train()
-    edges = [n for n in d._idx if n.startswith("edge")]
-    assert sum(bool(_trace(fig, d._idx, n).visible) for n in edges) == 6
-    assert [bool(_trace(fig, d._idx, f"Phi {q}").visible) for q in range(5)] == [True] * 2 + [False] * 3
+    edges = [n for n in d.view.trace_index if n.startswith("edge")]
+    assert sum(bool(_trace(d, n).visible) for n in edges) == 6
+    assert [bool(_trace(d, f"Phi {q}").visible) for q in range(5)] == [True] * 2 + [False] * 3
     assert d.inner_functions().keys() == {(q, p) for q in range(2) for p in range(2)}
 
 
