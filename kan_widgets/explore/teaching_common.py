@@ -59,13 +59,14 @@ def normalize_expr(text: str) -> str:
 
 
 def parse_formula(text: str, variables=("x", "y")):
-    """Read a typed formula such as ``"exp(sin(pi*x) + y^2)"``.
+    """Read a typed formula such as ``"exp(sin(pi*x) + y^2)"`` (``^`` means power).
+
+    The text goes through the project's one formula reader
+    (``kan_widgets.symbolic.parse``): nothing typed is evaluated as Python.
 
     Parameters
     ----------
     text : str
-        A sympy expression; ``^`` means power. Evaluated by sympy, so only type formulas you
-        trust (as with any code cell).
     variables : sequence of str
         Allowed variable names, in column order.
 
@@ -76,18 +77,18 @@ def parse_formula(text: str, variables=("x", "y")):
     f_numpy : callable
         ``f_numpy(*columns)`` on numpy arrays, broadcast to the columns' shape.
     expr : sympy expression
+
+    Raises
+    ------
+    ValueError : the text is not a formula in ``variables`` (the message names the part).
     """
     import sympy  # only the demos that read typed formulas pay for it
     import torch
 
+    from ..symbolic.parse import parse_formula as read
+
     syms = [sympy.Symbol(v, real=True) for v in variables]
-    try:
-        expr = sympy.sympify(normalize_expr(text), locals={s.name: s for s in syms})
-    except (sympy.SympifyError, SyntaxError, TypeError, AttributeError) as e:
-        raise ValueError(f"cannot read formula {text!r}: {e}") from None
-    unknown = sorted(s.name for s in expr.free_symbols if s.name not in variables)
-    if unknown:
-        raise ValueError(f"formula {text!r} uses {unknown}; allowed variables are {list(variables)}")
+    expr = read(str(text), syms, caret_power=True)
     fn = sympy.lambdify(syms, expr, modules="numpy")
 
     def f_numpy(*cols):

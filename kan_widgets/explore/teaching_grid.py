@@ -15,7 +15,6 @@ import numpy as np
 import torch
 from traitlets import Any, Int, Tuple
 
-from .. import datasets
 from ..core.bspline import bspline_basis, extend_grid
 from ..core.grid import fit_coef, grid_from_samples
 from ..core.network import KAN
@@ -41,6 +40,10 @@ class GridExtensionState(TeachingState):
     steps : int
         LBFGS steps of ``KAN.fit`` on each grid.
     x_range, n_train, n_test, seed : the data (uniform samples) and the seed
+    sampler : callable
+        ``kan_widgets.datasets.from_function`` (or one with its signature and its ``Dataset``
+        result): draws the data. The caller passes it because ``datasets`` sits above the
+        explore layer (DESIGN.md layering); ``GridExtensionDemo`` does.
 
     Traits (read-only; change them with ``set``, ``show``)
     ------------------------------------------------------
@@ -64,8 +67,9 @@ class GridExtensionState(TeachingState):
     shown_G = Any(None, allow_none=True, read_only=True)
 
     def __init__(self, target="sin(pi*x)", k=3, grids=(3, 5, 10, 20, 50), steps=10,
-                 x_range=(-1.0, 1.0), n_train=1000, n_test=1000, seed=0):
+                 x_range=(-1.0, 1.0), n_train=1000, n_test=1000, seed=0, *, sampler):
         super().__init__()
+        self.sampler = sampler
         self.x_range, self.n_train, self.n_test, self.seed = x_range, n_train, n_test, seed
         self._clear()
         self.set(target=target, k=k, grids=grids, steps=steps)
@@ -108,7 +112,7 @@ class GridExtensionState(TeachingState):
         """
         with self.lock:
             self._clear()
-            data = datasets.from_function(self._f, 1, ranges=self.x_range, n_train=self.n_train,
+            data = self.sampler(self._f, 1, ranges=self.x_range, n_train=self.n_train,
                                           n_test=self.n_test, seed=self.seed, dtype=torch.float64)
             model = KAN([1, 1], grid=self.grids[0], k=self.k, seed=self.seed, grid_eps=1.0,
                         dtype=torch.float64)

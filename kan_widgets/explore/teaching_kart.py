@@ -19,7 +19,6 @@ import torch
 from torch import nn
 from traitlets import Int, Unicode
 
-from .. import datasets
 from ..core.lbfgs import LBFGS
 from ..core.network import KAN
 from .teaching_common import TeachingState, normalize_expr, parse_formula
@@ -93,6 +92,10 @@ class KARTState(TeachingState):
     grid, k : spline grid intervals and order of the KAN
     steps : LBFGS steps, for the KAN and for the MLP alike
     n_train, n_test, seed : data size and seed
+    sampler : callable
+        ``kan_widgets.datasets.from_function`` (or one with its signature and its ``Dataset``
+        result): draws the data. The caller passes it because ``datasets`` sits above the
+        explore layer (DESIGN.md layering); ``KARTDemo`` does.
 
     Traits (read-only; change them with ``set``)
     --------------------------------------------
@@ -114,8 +117,9 @@ class KARTState(TeachingState):
     steps = Int(20, read_only=True)
 
     def __init__(self, function="x*y", hidden=5, grid=5, k=3, steps=20, n_train=500, n_test=500,
-                 seed=0):
+                 seed=0, *, sampler):
         super().__init__()
+        self.sampler = sampler
         self.grid, self.k, self.seed = int(grid), int(k), int(seed)
         self.n_train, self.n_test = int(n_train), int(n_test)
         self.set(function=function, hidden=hidden, steps=steps)
@@ -134,7 +138,7 @@ class KARTState(TeachingState):
                 f, f_numpy, _ = parse_formula(function, ("x", "y"))
                 preset = PRESETS.get(_BY_KEY.get(normalize_expr(function), ""), None)
                 ranges = preset["ranges"] if preset else ((-1, 1), (-1, 1))
-                self.data = datasets.from_function(f, 2, ranges=ranges, n_train=self.n_train,
+                self.data = self.sampler(f, 2, ranges=ranges, n_train=self.n_train,
                                                    n_test=self.n_test, seed=self.seed,
                                                    variables=["x", "y"])
                 self._f_numpy, self.preset = f_numpy, preset

@@ -9,6 +9,7 @@ is built on first display, and runs the experiment then if it has not run yet.
 
 from __future__ import annotations
 
+from .. import datasets
 from ..explore.teaching_grid import PRESETS, GridExtensionState
 from ._teaching_common import TeachingDemo, forward, html_table
 
@@ -58,7 +59,7 @@ class GridExtensionDemo(TeachingDemo):
                  x_range=(-1.0, 1.0), n_train=1000, n_test=1000, seed=0):
         super().__init__(GridExtensionState(target, k=k, grids=grids, steps=steps,
                                             x_range=x_range, n_train=n_train, n_test=n_test,
-                                            seed=seed))
+                                            seed=seed, sampler=datasets.from_function))
 
     def _make_view(self):
         from ._teaching_grid_view import GridExtensionView  # plotly: paid on first display only

@@ -9,6 +9,7 @@ state and the numbers are a ``KARTState`` (``kan_widgets.explore.teaching_kart``
 
 from __future__ import annotations
 
+from .. import datasets
 from ..explore.teaching_kart import PRESETS, KARTState, kan_param_count, mlp_like
 from ._teaching_common import TeachingDemo, forward
 
@@ -50,7 +51,8 @@ class KARTDemo(TeachingDemo):
     def __init__(self, function="x*y", hidden=5, grid=5, k=3, steps=20, n_train=500, n_test=500,
                  seed=0):
         super().__init__(KARTState(function, hidden=hidden, grid=grid, k=k, steps=steps,
-                                   n_train=n_train, n_test=n_test, seed=seed))
+                                   n_train=n_train, n_test=n_test, seed=seed,
+                                   sampler=datasets.from_function))
 
     def _make_view(self):
         from ._teaching_kart_view import KARTView  # plotly: paid on first display only
