@@ -29,15 +29,11 @@ class BSplineExplorer(TeachingDemo):
 
     Parameters
     ----------
-    model : KAN, optional
-        Open on a trained edge: its knots, ``k``, coefficients ``coef[src, dst]`` and the
-        inputs that reach it (from the model's last ``fit``).
-    edge : EdgeId or (layer, src, dst), optional
-        The edge of ``model`` (default ``(0, 0, 0)``).
-    k, G, grid_range, grid_eps : initial order, intervals, range and grid blend (without model)
-    samples : array, optional
-        1-D samples that a data-adaptive grid follows; default a seeded lopsided cloud that
-        stretches with ``grid_range``.
+    model, edge : optional; open on this edge of a trained KAN (its knots, coefficients and
+        the inputs that reached it in the last ``fit``)
+    k, G, grid_range, grid_eps, samples, seed : the starting grid when there is no model
+
+    All as in ``kan_widgets.explore.teaching_bspline.BSplineState``, which holds the numbers.
 
     Attributes
     ----------

@@ -31,16 +31,12 @@ class GridExtensionDemo(TeachingDemo):
 
     Parameters
     ----------
-    target : str or callable
-        A formula in ``x`` (``"sin(pi*x)"``, ``^`` = power) or a function of an ``(N, 1)``
-        tensor returning ``(N,)``.
-    k : int
-        Spline order (1..5); the theory predicts RMSE ~ ``G^-(k+1)``.
-    grids : sequence of int
-        Increasing grid sizes; the first is the coarse fit, each later one a ``refine``.
-    steps : int
-        LBFGS steps of ``KAN.fit`` on each grid.
-    x_range, n_train, n_test, seed : the data (uniform samples) and the seed
+    target : a formula in ``x`` (``"sin(pi*x)"``) or a function of an ``(N, 1)`` tensor
+    k, grids, steps : spline order; increasing grid sizes (coarse first); LBFGS steps per grid
+    x_range, n_train, n_test, seed : the data
+
+    All as in ``kan_widgets.explore.teaching_grid.GridExtensionState``, which holds the
+    numbers.
 
     Attributes
     ----------

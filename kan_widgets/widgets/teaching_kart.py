@@ -25,14 +25,11 @@ class KARTDemo(TeachingDemo):
 
     Parameters
     ----------
-    function : str
-        A formula in ``x`` and ``y``; presets (with known decompositions) are the keys of
-        ``PRESETS``. Other formulas use ``x, y`` in [-1, 1].
-    hidden : int
-        Hidden nodes q (1..5); the theorem needs at most 2n + 1 = 5.
-    grid, k : spline grid intervals and order of the KAN
-    steps : LBFGS steps, for the KAN and for the MLP alike
-    n_train, n_test, seed : data size and seed
+    function : a formula in ``x`` and ``y``; the keys of ``PRESETS`` have known decompositions
+    hidden, grid, k, steps : hidden nodes q (1..5), the KAN's grid and order, LBFGS steps
+    n_train, n_test, seed : the data
+
+    All as in ``kan_widgets.explore.teaching_kart.KARTState``, which holds the numbers.
 
     Attributes
     ----------
