@@ -24,8 +24,12 @@ from traitlets import Any, Bool, HasTraits, Int, List, Unicode
 
 from ..core.edges import EdgeId, as_edge
 from ..core.validation import positional_thresholds, unpack_data
+from .checks import HUGE_GRID, read_grid
 from .history import Step, UndoHistory, restore_state
 from .layout import NetworkLayout
+from .node_commands import NodeCommands
+from .persist import PersistCommands
+from .previews import WORSE_FACTOR, PreviewCommands, worse_by
 from .queries import SessionQueries
 from .training import ModelLock, TrainCommands
 
@@ -39,7 +43,8 @@ def _accepts(fn, name: str) -> bool:
         return False
 
 
-class Session(SessionQueries, TrainCommands, HasTraits):
+class Session(SessionQueries, PreviewCommands, NodeCommands, PersistCommands, TrainCommands,
+              HasTraits):
     """State and commands of one Explorer.
 
     Parameters
@@ -59,6 +64,9 @@ class Session(SessionQueries, TrainCommands, HasTraits):
     training : a fit is running
     live : bumped during training at a bounded rate (draw ``model`` and ``train_log``)
     preview : edges ``prune`` would mask with the thresholds last previewed (``preview_prune``)
+    selected_node : (layer, i) of the selected node or None (``select_node``)
+    worse : the last action made the loss more than ``WORSE_FACTOR`` times worse (the message
+        says so; the widget shows Undo next to it)
 
     Attributes
     ----------
@@ -75,6 +83,8 @@ class Session(SessionQueries, TrainCommands, HasTraits):
 
     revision = Int(0)
     selected = Any(None, allow_none=True)
+    selected_node = Any(None, allow_none=True)
+    worse = Bool(False)
     message = Unicode("")
     message_level = Unicode("info")
     training = Bool(False)
@@ -202,14 +212,27 @@ class Session(SessionQueries, TrainCommands, HasTraits):
         return self._mutate("prune", f"prune below {edge_th:.3g}", lambda: self._call(
             self.model.prune, node_th=node_th, edge_th=edge_th))
 
-    def refine(self, grid):
-        """Grid extension to ``grid`` intervals (``model.refine``)."""
-        return self._mutate("refine", f"refine grid → {grid}",
-                            lambda: self._call(self.model.refine, int(grid)))
+    def refine(self, grid, confirm=False):
+        """Grid extension to ``grid`` intervals (``model.refine``); a smaller grid than the
+        model's is labelled "coarsen". A grid above ``HUGE_GRID`` is refused unless
+        ``confirm=True`` (it is slow and large: see ``preview_refine``)."""
+        try:
+            grid = read_grid(grid)
+            if grid > HUGE_GRID and not confirm:
+                raise ValueError(self.preview_refine(grid).warning.replace(
+                    "press Refine again", "pass confirm=True"))
+        except ValueError as err:
+            self._report("refine", err)
+            raise
+        kind = "coarsen" if grid < self.model.grid else "refine"
+        return self._mutate(kind, f"{kind} grid {self.model.grid} → {grid}",
+                            lambda: self._call(self.model.refine, grid))
 
     def auto_symbolic(self, lib=None, **kw):
-        """Fix every spline edge to its best function (``model.auto_symbolic``)."""
-        return self._mutate("auto_symbolic", "auto-symbolic",
+        """Fix every spline edge to its best function (``model.auto_symbolic``);
+        ``preview_auto_symbolic`` shows the picks and the loss first."""
+        label = "auto-symbolic" if lib is None else f"auto-symbolic ({len(list(lib))} functions)"
+        return self._mutate("auto_symbolic", label,
                             lambda: self._call(self.model.auto_symbolic, lib=lib, **kw))
 
     def undo(self):
@@ -253,9 +276,10 @@ class Session(SessionQueries, TrainCommands, HasTraits):
             if self.model.version == self._seen:
                 return False
             test, train = self.losses()
-            self.undo_history.push(Step("changed outside", "outside", test, train,
+            self.undo_history.push(Step(OUTSIDE, "outside", test, train,
                                         before=self._seen_state))
-            self._changed(f"the model was changed outside the Explorer: loss {_fmt(test)}")
+            self._changed(f"the model was changed outside the Explorer (loss {_fmt(test)});"
+                          " Undo goes back past it", "warning")
         return True
 
     def refresh(self):
@@ -310,13 +334,24 @@ class Session(SessionQueries, TrainCommands, HasTraits):
                 self._changed(None)
                 self._report(kind, err)
                 raise
+            loss_before = self.undo_history.current_loss()
             test, train = self.losses()
             self.undo_history.push(Step(label, kind, test, train, before=before))
             note = "".join(f" — {w.message}" for w in caught)
             self._changed(f"{label}: loss {_fmt(test)}{note}", "warning" if caught else "info")
+            self.flag_worse(loss_before, test, label)
         for w in caught:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         return self
+
+    def flag_worse(self, before, after, label):
+        """After an action: when the loss grew more than ``WORSE_FACTOR`` times, say so in the
+        message (with the Undo next to it in the widget) and set ``worse``."""
+        ratio = worse_by(before, after)
+        if ratio > WORSE_FACTOR:
+            self._set_message(f"{label} made the loss {ratio:.0f}x worse ({_fmt(before)} → "
+                              f"{_fmt(after)}): Undo takes it back", "error")
+            self.worse = True
 
     def _changed(self, message, level="info"):
         """The model changed: drop caches, remember its version and state (the next command's
@@ -326,6 +361,7 @@ class Session(SessionQueries, TrainCommands, HasTraits):
         self._seen_state = self.model.state()
         self.can_undo = self.undo_history.can_undo
         self.can_redo = self.undo_history.can_redo
+        self.worse = False
         if message is not None:
             self._set_message(message, level)
         self.revision += 1
@@ -346,6 +382,9 @@ class Session(SessionQueries, TrainCommands, HasTraits):
             pass
 
     _report = report
+
+
+OUTSIDE = "changed outside the Explorer"  # the history label of a change made outside
 
 
 def _fmt(v: float) -> str:

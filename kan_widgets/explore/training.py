@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 
+from .checks import read_train_args
 from .history import Step, restore_state
 
 __all__ = ["ModelLock", "TrainCommands"]
@@ -67,8 +68,16 @@ class TrainCommands:
 
         With ``background=True`` it runs in a thread and returns it at once (the UI stays
         live; ``stop()`` ends it after the current step); else it returns when done.
-        Extra keywords go to ``fit``.
+        Extra keywords go to ``fit``. Settings are checked first (``checks.read_train_args``):
+        lr must be > 0 and finite, steps a whole number >= 1, penalties finite and >= 0.
         """
+        try:
+            checked = read_train_args(steps, lr, lamb, lamb_entropy)
+            if opt not in ("LBFGS", "Adam"):
+                raise ValueError(f"opt must be 'LBFGS' or 'Adam'; got {opt!r}")
+        except ValueError as err:
+            self._report("train", err)
+            raise
         if self.X is None:
             err = ValueError("train needs data: build the session with Session(model, data)")
             self._report("train", err)
@@ -82,8 +91,7 @@ class TrainCommands:
             self._stop.clear()
             self.train_log = []
             self.training = True
-        args = dict(steps=int(steps), opt=opt, lr=float(lr), lamb=float(lamb),
-                    lamb_entropy=float(lamb_entropy), **fit_kw)
+        args = dict(opt=opt, **checked, **fit_kw)
         if not background:
             self._run_train(args, raise_errors=True)
             return self
@@ -103,6 +111,20 @@ class TrainCommands:
         if t is not None:
             t.join(timeout)
         return not self.training
+
+    def train_status(self) -> str:
+        """The train panel's status line, read from the model's training log (so after Undo
+        it tells the state of the model now, not of an undone fit)."""
+        with self.lock:
+            h = self.model.history_
+            if not h["step"]:
+                return "not trained yet"
+            last = {k: h[k][-1] for k in ("step", "train_rmse", "test_rmse")}
+            n = len(h["step"])
+        state = "training" if self.training else "model"
+        test = "" if last["test_rmse"] != last["test_rmse"] else f" · test {last['test_rmse']:.3e}"
+        return (f"{state}: step {last['step']} ({n} step{'s' * (n != 1)} trained) · "
+                f"train {last['train_rmse']:.3e}{test}")
 
     def _run_train(self, args, raise_errors):
         timing = {"last": 0.0, "cost": 0.0}
@@ -134,6 +156,7 @@ class TrainCommands:
                         raise
                     return
                 done = len(self.train_log)
+                loss_before = self.undo_history.current_loss()
                 if done:
                     test, train = self.losses()
                     label = f"train {done} step{'s' * (done != 1)} ({args['opt']})"
@@ -145,6 +168,8 @@ class TrainCommands:
                     note = " — stopped"
                 self._changed(f"trained {done}/{requested} steps{note}",
                               "error" if "diverged" in note else "info")
+                if done:
+                    self.flag_worse(loss_before, self.undo_history.current_loss(), "training")
         finally:
             self.training = False
             self.live += 1  # a last live frame with the final state

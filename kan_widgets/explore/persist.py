@@ -1,0 +1,131 @@
+"""Save a whole Explorer session (model, data, undo history, selection) to one file and
+read it back.
+
+The file is a torch archive of plain data and tensors only (the model's ``state()`` format,
+numbers, strings, lists and dicts); it is read with ``torch.load(weights_only=True)``, so
+opening a file runs no code from it. A path is only ever a path: it is never evaluated.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import zipfile
+
+import torch
+
+from .checks import read_path
+from .history import Step
+
+__all__ = ["PersistCommands", "SESSION_FORMAT", "session_state", "write_session", "read_session", "restore_steps"]
+
+SESSION_FORMAT = "kan_widgets.session/1"
+
+
+def _step(step: Step) -> dict:
+    return {"label": step.label, "kind": step.kind, "loss": float(step.loss),
+            "train_loss": float(step.train_loss), "before": step.before, "after": step.after}
+
+
+def session_state(session) -> dict:
+    """Everything needed to reopen ``session`` as it is: plain data and tensors."""
+    h = session.undo_history
+    data = None
+    if session.X is not None:
+        data = {"X": session.X, "y": session.y, "X_test": session.X_test,
+                "y_test": session.y_test, "variables": list(session.layout.node_labels[0]),
+                "outputs": list(session.layout.node_labels[-1])}
+    sel = session.selected
+    return {
+        "format": SESSION_FORMAT,
+        "model": session.model.state(),
+        "data": data,
+        "history": {"start": _step(h.start), "done": [_step(s) for s in h.done],
+                    "undone": [_step(s) for s in h.undone], "max_steps": h.max_steps},
+        "selected": None if sel is None else [int(v) for v in sel],
+        "selected_node": (None if session.selected_node is None
+                          else [int(v) for v in session.selected_node]),
+    }
+
+
+def write_session(session, path: str) -> str:
+    """Write ``session_state(session)`` to ``path`` atomically; returns the path."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"cannot save to {path!r}: the folder {folder!r} does not exist")
+    with session.lock:
+        st = session_state(session)
+    tmp = path + ".tmp"
+    torch.save(st, tmp)
+    os.replace(tmp, path)  # never leave a half-written file behind
+    return path
+
+
+def read_session(path: str) -> dict:
+    """Read a file written by ``write_session`` (no code from the file runs)."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no saved session at {path!r}; check the path")
+    try:
+        st = torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, pickle.UnpicklingError, EOFError, zipfile.BadZipFile,
+            ValueError) as e:
+        raise ValueError(f"{path!r} is not a readable Explorer session file: {e}") from None
+    if not isinstance(st, dict) or st.get("format") != SESSION_FORMAT:
+        hint = (" (it is a saved model: open it with KAN.load)"
+                if isinstance(st, dict) and "state_dict" in st else "")
+        raise ValueError(f"{path!r} is not an Explorer session (expected format "
+                         f"{SESSION_FORMAT!r}){hint}")
+    return st
+
+
+def restore_steps(history, st: dict) -> None:
+    """Put the saved steps of ``st["history"]`` into an ``UndoHistory``."""
+    def make(d):
+        return Step(d["label"], d["kind"], d["loss"], d["train_loss"], before=d["before"],
+                    after=d["after"])
+
+    h = st["history"]
+    history.start = make(h["start"])
+    history.done = [make(d) for d in h["done"]]
+    history.undone = [make(d) for d in h["undone"]]
+
+
+class PersistCommands:
+    """``save`` / ``load`` of ``Session``."""
+
+    def save(self, path) -> str:
+        """Write the session (model, data, undo history, selection) to ``path`` (a
+        ``.kan`` suffix is added to a name without one); reopen with ``Session.load``."""
+        try:
+            path = write_session(self, read_path(path))
+        except (ValueError, OSError) as err:
+            self._report("save", err)
+            raise
+        self._set_message(f"saved the session to {path}", "info")
+        return path
+
+    @classmethod
+    def load(cls, path, **kw):
+        """A new Session from a file written by ``save``: the same model, data, history
+        (Undo/Redo work as before) and selection."""
+        from ..core.network import KAN
+        from ..datasets import Dataset
+
+        st = read_session(path)
+        model = KAN.from_state(st["model"])
+        d = st["data"]
+        data = None
+        if d is not None:
+            data = Dataset(d["X"], d["y"], d["X_test"], d["y_test"], d["variables"],
+                           d["outputs"]) if d["X_test"] is not None else {
+                "train_input": d["X"], "train_label": d["y"]}
+        s = cls(model, data, max_history=st["history"]["max_steps"], **kw)
+        restore_steps(s.undo_history, st)
+        if st["selected"] is not None:
+            s.select(tuple(st["selected"]))
+        if st["selected_node"] is not None:
+            s.selected_node = tuple(st["selected_node"])
+        s._changed(f"opened {path}")
+        return s
