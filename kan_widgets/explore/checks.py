@@ -9,6 +9,7 @@ never read as 25), ``"1e400"`` is not a finite float, ``"nan"`` is not a penalty
 from __future__ import annotations
 
 import math
+import os
 import re
 
 __all__ = ["read_int", "read_float", "read_train_args", "read_grid", "read_path",
@@ -91,7 +92,9 @@ def read_grid(value) -> int:
 
 def read_path(value, suffix=".kan") -> str:
     """A file path typed by a user: only a string (never evaluated or expanded), not empty,
-    no NUL; ``suffix`` is appended when the name has none."""
+    no NUL; ``suffix`` is appended when the name has none. A ``pathlib.Path`` is fine."""
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
     if not isinstance(value, str):
         raise ValueError(f"path must be text; got {type(value).__name__}")
     text = value.strip()

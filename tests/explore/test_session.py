@@ -275,7 +275,7 @@ def test_a_change_made_outside_becomes_an_undoable_step(session, toy):
         m.layers[1].coef[0, 0, 0] += 1  # ... and edits a parameter by hand
     session.select((0, 1, 0))  # the next interaction notices
     labels = [s.label for s, _ in session.undo_history.steps()]
-    assert labels == ["start", "prune 0,0,1", "changed outside"]
+    assert labels == ["start", "prune 0,0,1", "changed outside the Explorer"]
     assert "changed outside" in session.message
     assert not session.poll()
     session.undo()
