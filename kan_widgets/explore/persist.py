@@ -17,7 +17,8 @@ import torch
 from .checks import read_path
 from .history import Step
 
-__all__ = ["PersistCommands", "SESSION_FORMAT", "session_state", "write_session", "read_session", "restore_steps"]
+__all__ = ["PersistCommands", "SESSION_FORMAT", "session_state", "write_session", "read_session",
+           "restore_steps"]
 
 SESSION_FORMAT = "kan_widgets.session/1"
 

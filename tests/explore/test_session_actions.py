@@ -13,7 +13,6 @@ from kan_widgets.explore import Session
 from kan_widgets.explore.checks import read_float, read_int, read_path
 
 
-
 def assert_same_state(a: dict, b: dict):
     """Two ``model.state()`` snapshots are equal bit for bit."""
     assert a["width"] == b["width"] and a["grids"] == b["grids"]
