@@ -349,8 +349,8 @@ class Session(SessionQueries, PreviewCommands, NodeCommands, PersistCommands, Tr
         message (with the Undo next to it in the widget) and set ``worse``."""
         ratio = worse_by(before, after)
         if ratio > WORSE_FACTOR:
-            self._set_message(f"{label} made the loss {ratio:.0f}x worse ({_fmt(before)} → "
-                              f"{_fmt(after)}): Undo takes it back", "error")
+            self._set_message(f"{self.message} — {label} made the loss {ratio:.0f}x worse "
+                              f"({_fmt(before)} → {_fmt(after)}): Undo takes it back", "error")
             self.worse = True
 
     def _changed(self, message, level="info"):

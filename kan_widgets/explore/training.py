@@ -121,7 +121,9 @@ class TrainCommands:
                 return "not trained yet"
             last = {k: h[k][-1] for k in ("step", "train_rmse", "test_rmse")}
             n = len(h["step"])
-        state = "training" if self.training else "model"
+        done = self.undo_history.done
+        state = ("training" if self.training else
+                 "done" if done and done[-1].kind == "train" else "model")
         test = "" if last["test_rmse"] != last["test_rmse"] else f" · test {last['test_rmse']:.3e}"
         return (f"{state}: step {last['step']} ({n} step{'s' * (n != 1)} trained) · "
                 f"train {last['train_rmse']:.3e}{test}")

@@ -37,6 +37,8 @@ class EdgePanel:
         the function name
     manual : Dropdown of every library function, for a pick outside the suggestions
     fix_button, prune_button, restore_button : Fix, Prune, Restore
+    prune_note : HTML (CSS ``kw-prune-note``), set while the selected edge is among those the
+        threshold's Prune weak edges would remove
     choice : the function name Fix will use (the last one picked in either list)
     fill_count : how many times the panel was filled (tests, benchmarks)
     last_fill_s, last_preview_s : seconds the last fill took until the edge and its
@@ -76,6 +78,8 @@ class EdgePanel:
                                        description="or any:", layout={"width": "50%"})
         self.manual.add_class("kw-manual")
         self.pick_info = widgets.HTML("")
+        self.prune_note = widgets.HTML("")
+        self.prune_note.add_class("kw-prune-note")
         self.fix_button = button("Fix", "kw-fix", "Fix the edge to the chosen function",
                                  "success")
         self.prune_button = button("Prune", "kw-prune", "Mask this edge", "warning")
@@ -87,13 +91,15 @@ class EdgePanel:
         self.suggestions.observe(guard(self._on_suggestion, session, "pick"), "value")
         self.manual.observe(guard(self._on_manual, session, "pick"), "value")
         self.widget = widgets.VBox([
-            self.title, self.figure, self.header, self.suggestions,
+            self.title, self.prune_note, self.figure, self.header, self.suggestions,
             widgets.HBox([self.manual, self.pick_info]),
             widgets.HBox([self.fix_button, self.prune_button, self.restore_button]),
         ], layout={"width": f"{width_px + 10}px"})
         self.widget.add_class("kw-edge-panel")
         session.observe(guard(lambda ch: self.refresh(), session, "edge panel"),
                         ["selected", "revision"])
+        session.observe(guard(lambda ch: self.show_prune_note(), session, "edge panel"),
+                        ["selected", "preview"])
         self.refresh()
 
     # ------------------------------------------------------------------ actions
@@ -208,6 +214,17 @@ class EdgePanel:
             if chosen is not None:
                 self._show_choice(choice, chosen, losses[fits.index(chosen)])
         self.last_preview_s = time.perf_counter() - t0
+
+    def show_prune_note(self):
+        """Say so when the selected edge is among those the threshold would prune."""
+        s = self.session
+        e, going = s.selected, s.preview
+        if e is None or e not in going:
+            self.prune_note.value = ""
+            return
+        self.prune_note.value = (f"<span style='color:#b00020'>✂ goes with Prune weak edges "
+                                 f"at the threshold ({len(going)} edge"
+                                 f"{'s' * (len(going) != 1)} go)</span>")
 
     def _set_options(self, fits, losses):
         self._updating = True

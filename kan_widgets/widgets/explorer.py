@@ -7,7 +7,15 @@ access to a panel), and every button has a method twin used by scripts and tests
 Automation hooks (stable): CSS class ``kw-explorer`` on the root; ``kw-network``,
 ``kw-edge-panel``, ``kw-train-panel``, ``kw-formula``, ``kw-history``, ``kw-message`` on the
 panels; the clickable cell of each edge is the plotly trace named ``edge l,i,j``; buttons are
-labelled Fix, Prune, Restore, Train, Stop, Undo, Redo.
+labelled Fix, Prune, Restore, Train, Stop, Undo, Redo. Also: ``kw-message-undo`` (the Undo
+shown next to a message saying the loss got 10x worse), ``kw-actions`` (prune by threshold,
+refine / coarsen, auto-symbolic, node, save; see ``ActionsPanel``), ``kw-play``, ``kw-step``,
+``kw-reset``, ``kw-step-counter``, ``kw-preset``, and the plotly traces ``nodes l`` (the
+clickable dots of node-layer ``l``).
+
+Never stale: when displayed in a kernel the Explorer polls its model after every executed
+cell (``kernel_sync.watch_cells``), and every click polls first; a change made outside
+becomes an undoable "changed outside the Explorer" step.
 """
 
 from __future__ import annotations
@@ -18,10 +26,11 @@ import warnings
 import ipywidgets as widgets
 
 from ..explore.session import Session
-from ._explorer_common import STYLE
+from ._explorer_common import STYLE, button, guard
 from .edge_panel import EdgePanel
 from .formula_panel import FormulaPanel
 from .history_panel import HistoryPanel
+from .kernel_sync import watch_cells
 from .network_view import NetworkView
 from .train_panel import TrainPanel
 
@@ -65,6 +74,16 @@ class Explorer:
         self._network_width = network_width
         self._widget = None
 
+    @classmethod
+    def load(cls, path, network_width=500, **session_kw):
+        """Reopen a session saved with ``save`` (or the Save button): same model, data, undo
+        history and selection. The file holds plain data and tensors; nothing in it runs."""
+        ex = cls.__new__(cls)
+        ex.session = Session.load(path, **session_kw)
+        ex._network_width = network_width
+        ex._widget = None
+        return ex
+
     # ------------------------------------------------------------------ widget
     @property
     def model(self):
@@ -89,14 +108,19 @@ class Explorer:
         self._train_panel = TrainPanel(s)
         self._message = widgets.HTML("")
         self._message.add_class("kw-message")
-        s.observe(lambda ch: self._show_message(), ["message", "message_level"])
+        # an action that made the loss 10x worse: its Undo right next to the message
+        self._message_undo = button("Undo", "kw-message-undo", "Undo the last action", "danger")
+        self._message_undo.layout.display = "none"
+        self._message_undo.on_click(guard(lambda b: s.undo(), s, "undo"))
+        s.observe(lambda ch: self._show_message(), ["message", "message_level", "worse"])
         self._show_message()
         left = widgets.VBox([self._network.widget, self._formula_panel.widget],
                             layout={"width": f"{self._network_width + 10}px"})
         right = widgets.VBox([self._edge_panel.widget, self._train_panel.widget,
                               self._history_panel.widget], layout={"width": "420px"})
         # the right column wraps below the network when the output area is too narrow
-        self._widget = widgets.VBox([widgets.HTML(STYLE), self._message,
+        message = widgets.HBox([self._message_undo, self._message])
+        self._widget = widgets.VBox([widgets.HTML(STYLE), message,
                                      widgets.HBox([left, right], layout={"flex_flow": "row wrap"})])
         self._widget.add_class("kw-explorer")
 
@@ -104,6 +128,7 @@ class Explorer:
         s = self.session
         self._message.value = (f"<span class='kw-msg-{s.message_level}'>"
                                f"{html.escape(s.message)}</span>")
+        self._message_undo.layout.display = None if s.worse else "none"
 
     def _part(self, name):
         self.widget  # noqa: B018 -- builds every panel
@@ -117,6 +142,7 @@ class Explorer:
     message = property(lambda self: self._part("_message"), doc="message HTML")
 
     def _repr_mimebundle_(self, **kwargs):
+        watch_cells(self.session)  # shown in a kernel: follow the cells run after this one
         return self.widget._repr_mimebundle_(**kwargs)
 
     # ------------------------------------------------------------------ twins of the UI
@@ -176,9 +202,10 @@ class Explorer:
         self.session.stop()
         return self
 
-    def refine(self, grid):
-        """Grid extension (Refine grid)."""
-        self.session.refine(grid)
+    def refine(self, grid, confirm=False):
+        """Grid extension (Refine grid), or coarsening to a smaller grid; a huge grid needs
+        ``confirm=True``."""
+        self.session.refine(grid, confirm=confirm)
         return self
 
     def prune(self, *args, node_th=1e-2, edge_th=3e-2):
@@ -228,6 +255,45 @@ class Explorer:
         recorded as an undoable "changed outside" step; this shows it at once."""
         self.session.refresh()
         return self
+
+    # ------------------------------------------------------------------ nodes, session
+    def select_node(self, layer, i=None):
+        """Select node ``i`` of node-layer ``layer`` (a click on its dot; None clears)."""
+        self.session.select_node(layer, i)
+        return self
+
+    def prune_node(self, layer=None, i=None):
+        """Prune a node (default: the selected one); on an input node, drop that input."""
+        self.session.prune_node(layer, i)
+        return self
+
+    def prune_input(self, i):
+        """Drop input ``i`` (index or name): ``KAN.prune_input``."""
+        self.session.prune_input(i)
+        return self
+
+    def reset(self, seed=None):
+        """Re-initialise the parameters with ``seed`` (the Reset button; undoable)."""
+        self.session.reset(seed)
+        return self
+
+    def step(self, **fit_kw):
+        """One training step (the Step button)."""
+        self.session.step(**fit_kw)
+        return self
+
+    def save(self, path) -> str:
+        """Save model, data, undo history and selection to ``path`` (the Save button);
+        ``Explorer.load(path)`` reopens it."""
+        return self.session.save(path)
+
+    def preview_refine(self, grid):
+        """What ``refine(grid)`` would do (``RefinePreview``): refine or coarsen, loss after."""
+        return self.session.preview_refine(grid)
+
+    def preview_auto_symbolic(self, lib=None, **kw):
+        """What ``auto_symbolic`` would do (``AutoSymbolicPreview``): picks and loss after."""
+        return self.session.preview_auto_symbolic(lib, **kw)
 
     def formula(self, digits=4):
         """The formula panel's content (``FormulaText``: latex, sympy, python, error)."""

@@ -54,7 +54,9 @@ class NetworkView:
     Attributes
     ----------
     figure : the clickable FigureWidget on top: trace ``n`` is the cell of ``layout.edges[n]``,
-        named ``edge l,i,j``; the selection is its ``layout.shapes``
+        named ``edge l,i,j``; after them one trace of dots per node-layer ``l``, named
+        ``nodes l`` (point ``i`` = node ``i``: a click selects the node); the selection is its
+        ``layout.shapes`` (edge box, edge curve, node ring)
     curves : the FigureWidget below: curve groups, ``pruned``, ``prune preview``, nodes
     widget : the panel (CSS class ``kw-network``)
     redraw_count : number of full redraws so far (for tests and benchmarks)
@@ -77,6 +79,15 @@ class NetworkView:
                             hoveron="fills", hoverinfo="text", text=f"edge {e}",
                             name=f"edge {e}", showlegend=False)
                  for n, e in enumerate(lay.edges)]
+        # clickable node dots, drawn on top of the cells (plotly prefers points to fills)
+        cells += [go.Scatter(x=list(map(float, lay.node_x[l])), y=list(map(float, lay.node_y[l])),
+                             mode="markers", name=f"nodes {l}",
+                             marker=dict(size=14, color="rgba(31,41,55,0.01)"),
+                             hoverinfo="text", showlegend=False,
+                             text=[f"node {l},{i}: {lay.node_labels[l][i]} · click to "
+                                   f"{'drop this input' if l == 0 else 'prune it'}"
+                                   for i in range(lay.width[l])])
+                  for l in range(len(lay.width))]
         self._groups = [(m, k) for m in ("spline", "symbolic") for k in range(len(ALPHA_LEVELS))]
         curves = [go.Scatter(x=wx, y=wy, mode="lines", name="wires",
                              line=dict(color="rgba(120,120,120,0.35)", width=1), **quiet)]
@@ -123,7 +134,11 @@ class NetworkView:
             shapes=[dict(type="rect", x0=0, x1=0, y0=0, y1=0, visible=False, layer="above",
                          line=dict(color=SELECT_COLOR, width=3)),
                     dict(type="path", path="M 0 0", visible=False, layer="above",
-                         line=dict(color=SELECT_COLOR, width=2.4))]))
+                         line=dict(color=SELECT_COLOR, width=2.4)),
+                    dict(type="circle", xref="x", yref="y", xsizemode="pixel",
+                         ysizemode="pixel", xanchor=0, yanchor=0, x0=-9, x1=9, y0=-9, y1=9,
+                         visible=False, layer="above",
+                         line=dict(color=PREVIEW_COLOR, width=3))]))
         for fig in (self.figure, self.curves):
             fig._config = {**fig._config, "displayModeBar": False}
         for tr in self.figure.data:
@@ -141,7 +156,8 @@ class NetworkView:
         # a drawing error is shown in the message area, never raised into the command
         session.observe(guard(lambda ch: self.redraw(), session, "redraw"), "revision")
         session.observe(guard(lambda ch: self.redraw(live=True), session, "redraw"), "live")
-        session.observe(guard(lambda ch: self._draw_selection(), session, "redraw"), "selected")
+        session.observe(guard(lambda ch: self._draw_selection(), session, "redraw"),
+                        ["selected", "selected_node"])
         session.observe(guard(lambda ch: self._draw_preview(), session, "redraw"), "preview")
         self.redraw()
 
@@ -151,11 +167,18 @@ class NetworkView:
         if not points.point_inds:
             return
         n = points.trace_index
-        if 0 <= n < self.session.layout.n_edges:
-            try:
+        n_edges = self.session.layout.n_edges
+        try:
+            if 0 <= n < n_edges:
                 self.session.select(self.session.layout.edges[n])
-            except Exception:  # reported in session.message; never into the log console
-                pass
+            elif n >= n_edges:  # a node dot: trace n_edges + l, point i = node (l, i)
+                self.session.select_node(n - n_edges, points.point_inds[0])
+        except Exception:  # reported in session.message; never into the log console
+            pass
+
+    def click_node(self, layer, i):
+        """What clicking the dot of node ``(layer, i)`` does (a programmatic twin)."""
+        self.session.select_node(layer, i)
 
     def click(self, edge):
         """What clicking the cell of ``edge`` does (a programmatic twin)."""
@@ -208,7 +231,13 @@ class NetworkView:
     def _selection_shapes(self):
         """Move the selection box and curve shapes (call inside a batch_update)."""
         lay, sel = self.session.layout, self.session.selected
-        box, curve = self.figure.layout.shapes
+        box, curve, ring = self.figure.layout.shapes
+        node = self.session.selected_node
+        if node is None:
+            ring.visible = False
+        else:
+            ring.update(xanchor=float(lay.node_x[node[0]][node[1]]),
+                        yanchor=float(lay.node_y[node[0]][node[1]]), visible=True)
         if sel is None or self._scene is None:
             box.visible = curve.visible = False
             return

@@ -1,5 +1,6 @@
-"""Training controls and the live loss curve; grid refinement, pruning by threshold (with a
-preview of the edges that would go) and auto-symbolic."""
+"""Training controls (Train / Stop, Play / Step / Reset, a Sparsify preset, a step counter) and
+the live loss curve; the destructive actions with their previews are the ``ActionsPanel``
+inside it."""
 
 from __future__ import annotations
 
@@ -10,8 +11,11 @@ import time
 import ipywidgets as widgets
 import plotly.graph_objects as go
 
+from ..explore.checks import TRAIN_FIELDS, read_int
 from ._explorer_common import button, guard
 from ._plotly import update_figure
+from .actions_panel import ActionsPanel
+from .fields import CheckedField
 
 __all__ = ["TrainPanel"]
 
@@ -26,55 +30,68 @@ class TrainPanel:
     Attributes
     ----------
     widget : the panel (CSS class ``kw-train-panel``)
-    steps, opt, lr, lamb, lamb_entropy, grid : the inputs
-    train_button, stop_button, refine_button, auto_button, prune_button : Train, Stop,
-        Refine grid, Auto-symbolic, Prune weak edges
-    threshold : edge score threshold of Prune weak edges; moving it previews the edges
+    steps, lr, lamb, lamb_entropy, seed : ``CheckedField`` inputs (typed text, refused in
+        place with a red reason; Train, Play and Step are disabled while one is invalid)
+    opt : the optimizer; preset : "fit" (lamb 0) or "sparsify" (lamb 1e-2, so that weak
+        edges fade and Prune weak edges has something to prune; CSS ``kw-preset``)
+    train_button, stop_button : Train, Stop
+    play_button, step_button, reset_button : Play (train until Stop), Step (one step), Reset
+        (re-initialise with the seed; undoable) — CSS ``kw-play``, ``kw-step``, ``kw-reset``
+    counter : HTML "step N", the model's training steps (CSS ``kw-step-counter``)
+    actions : the ``ActionsPanel`` (threshold, Prune weak edges, grid, Refine / Coarsen,
+        library, Auto-symbolic, node, Save); its controls are also attributes here (``grid``,
+        ``threshold``, ``refine_button``, ``auto_button``, ``prune_button``)
     loss_figure : FigureWidget of train and test RMSE per step (log scale)
-    status : HTML with the last step's numbers (CSS class ``kw-train-status``)
+    status : HTML with the model's last training numbers (CSS class ``kw-train-status``)
     """
+
+    PLAY_STEPS = 100_000  # Play trains until Stop (or this many steps)
+    PRESETS = {"fit": 0.0, "sparsify": 1e-2}
 
     def __init__(self, session, width_px=400):
         self.session = session
         self._lock = threading.RLock()
         self._t0 = None
         s = session
-        model = s.model
         small = {"width": "190px"}
         style = {"description_width": "90px"}
-        self.steps = widgets.BoundedIntText(20, min=1, max=100000, description="steps",
-                                            layout=small, style=style)
+        self.steps = CheckedField(20, TRAIN_FIELDS["steps"], "steps", "kw-steps", 190, 90)
         self.opt = widgets.Dropdown(options=["LBFGS", "Adam"], value="LBFGS",
                                     description="optimizer", layout=small, style=style)
-        self.lr = widgets.FloatText(1.0, description="lr", layout=small, style=style)
-        self.lamb = widgets.FloatText(0.0, description="lamb", layout=small, style=style)
-        self.lamb_entropy = widgets.FloatText(2.0, description="lamb_entropy", layout=small,
-                                              style=style)
-        self.grid = widgets.BoundedIntText(model.grid, min=1, max=1000, description="grid",
-                                           layout=small, style=style)
+        self.lr = CheckedField(1.0, TRAIN_FIELDS["lr"], "lr", "kw-lr", 190, 90)
+        self.lamb = CheckedField(0.0, TRAIN_FIELDS["lamb"], "lamb", "kw-lamb", 190, 90)
+        self.lamb_entropy = CheckedField(2.0, TRAIN_FIELDS["lamb_entropy"], "lamb_entropy",
+                                         "kw-lamb-entropy", 190, 90)
+        self.seed = CheckedField(s.model.seed, lambda v: read_int(v, "seed", 0, 2**31 - 1),
+                                 "seed", "kw-seed", 190, 90)
+        self.preset = widgets.Dropdown(options=[("fit (lamb 0)", "fit"),
+                                                ("Sparsify (lamb 1e-2)", "sparsify")],
+                                       value="fit", description="preset", layout=small,
+                                       style=style)
+        self.preset.add_class("kw-preset")
+        self.preset.observe(lambda ch: setattr(self.lamb, "value", self.PRESETS[ch["new"]]),
+                            "value")
         self.opt.observe(self._on_opt, "value")
+        self.actions = a = ActionsPanel(s)
+        self.grid, self.threshold = a.grid, a.threshold
+        self.refine_button, self.auto_button, self.prune_button = (
+            a.refine_button, a.auto_button, a.prune_button)
         self.train_button = button("Train", "kw-train", "Train in the background", "primary")
         self.stop_button = button("Stop", "kw-stop", "Stop after the current step", "danger")
         self.stop_button.disabled = True
-        self.refine_button = button("Refine grid", "kw-refine",
-                                    "Grid extension to the grid size above (keeps the curves)")
-        self.auto_button = button("Auto-symbolic", "kw-auto-symbolic",
-                                  "Fix every spline edge to its best function")
-        self.threshold = widgets.FloatLogSlider(3e-2, base=10, min=-4, max=0, step=0.05,
-                                                description="threshold", readout_format=".2e",
-                                                continuous_update=False, style=style,
-                                                layout={"width": "260px"})
-        self.prune_button = button("Prune weak edges", "kw-prune-weak",
-                                   "Prune edges (and hidden nodes) scoring below the threshold",
-                                   "warning")
+        self.play_button = button("Play", "kw-play", "Train until Stop")
+        self.step_button = button("Step", "kw-step", "One training step")
+        self.reset_button = button("Reset", "kw-reset",
+                                   "Re-initialise the parameters with the seed (undoable)")
+        self.counter = widgets.HTML("")
+        self.counter.add_class("kw-step-counter")
         self.train_button.on_click(guard(lambda b: self.train(), s, "train"))
         self.stop_button.on_click(guard(lambda b: s.stop(), s, "stop"))
-        self.refine_button.on_click(guard(lambda b: s.refine(self.grid.value), s, "refine"))
-        self.auto_button.on_click(guard(lambda b: s.auto_symbolic(), s, "auto-symbolic"))
-        self.prune_button.on_click(guard(lambda b: s.prune(edge_th=self.threshold.value), s,
-                                         "prune"))
-        self.threshold.observe(guard(lambda ch: s.preview_prune(edge_th=ch["new"]), s, "preview"),
-                               "value")
+        self.play_button.on_click(guard(lambda b: self.train(steps=self.PLAY_STEPS), s, "play"))
+        self.step_button.on_click(guard(lambda b: self.step(), s, "step"))
+        self.reset_button.on_click(guard(lambda b: self.reset(), s, "reset"))
+        for f in (self.steps, self.lr, self.lamb, self.lamb_entropy, self.seed):
+            f.on_change(lambda f: self._set_buttons())
         self.loss_figure = go.FigureWidget(data=[
             go.Scatter(x=[], y=[], mode="lines", name="train"),
             go.Scatter(x=[], y=[], mode="lines", name="test"),
@@ -85,43 +102,70 @@ class TrainPanel:
         self.loss_figure.layout.yaxis.gridcolor = "rgb(230,230,230)"
         self.status = widgets.HTML("")
         self.status.add_class("kw-train-status")
-        grid2 = widgets.GridBox([self.steps, self.opt, self.lr, self.lamb, self.lamb_entropy,
-                                 self.grid], layout={"grid_template_columns": "repeat(2, 195px)"})
+        grid2 = widgets.GridBox([self.steps.widget, self.opt, self.lr.widget, self.lamb.widget,
+                                 self.lamb_entropy.widget, self.preset, self.seed.widget],
+                                layout={"grid_template_columns": "repeat(2, 195px)"})
         self.widget = widgets.VBox([
             widgets.HTML("<div class='kw-panel-title'>Train</div>"), grid2,
-            widgets.HBox([self.train_button, self.stop_button, self.refine_button,
-                          self.auto_button]),
-            widgets.HBox([self.threshold, self.prune_button]),
-            self.loss_figure, self.status,
+            widgets.HBox([self.train_button, self.stop_button, self.play_button,
+                          self.step_button, self.reset_button, self.counter]),
+            self.loss_figure, self.status, self.actions.widget,
         ])
         self.widget.add_class("kw-train-panel")
         s.observe(guard(lambda ch: self.redraw(), s, "loss curve"), ["revision", "live"])
         s.observe(guard(self._on_training, s, "train panel"), "training")
         self.redraw()
+        self._set_buttons()
+
+    def _check_fields(self, *fields):
+        for f in fields or (self.steps, self.lr, self.lamb, self.lamb_entropy):
+            if not f.valid:
+                raise ValueError(f.reason)
+
+    def _settings(self):
+        self._check_fields()
+        return dict(opt=self.opt.value, lr=self.lr.value, lamb=self.lamb.value,
+                    lamb_entropy=self.lamb_entropy.value)
 
     def train(self, steps=None, wait=False):
-        """What Train does: fit with the panel's settings in the background (``wait`` joins)."""
+        """What Train does: fit with the panel's settings in the background (``wait`` joins).
+        Play is ``train(steps=PLAY_STEPS)`` (until Stop)."""
+        settings = self._settings()
         self._t0 = time.monotonic()
-        t = self.session.train(steps=steps or self.steps.value, opt=self.opt.value,
-                               lr=self.lr.value, lamb=self.lamb.value,
-                               lamb_entropy=self.lamb_entropy.value, background=True)
+        t = self.session.train(steps=steps or self.steps.value, background=True, **settings)
         if wait:
             t.join()
         return t
 
+    def step(self):
+        """One training step with the panel's settings (the Step button)."""
+        return self.session.step(**self._settings())
+
+    def reset(self):
+        """Re-initialise with the seed field's value (the Reset button; undoable)."""
+        self._check_fields(self.seed)
+        return self.session.reset(self.seed.value)
+
+    def _set_buttons(self):
+        running = self.session.training
+        invalid = not all(f.valid for f in (self.steps, self.lr, self.lamb, self.lamb_entropy))
+        with self.widget.hold_sync():
+            self.stop_button.disabled = not running
+            for b in (self.train_button, self.play_button, self.step_button):
+                b.disabled = running or invalid
+            self.reset_button.disabled = running or not self.seed.valid
+
     def _on_opt(self, change):
         # LBFGS wants lr ~ 1, Adam ~ 1e-2: switch the default along unless the user set one
+        if not self.lr.valid:
+            return
         if change["new"] == "Adam" and self.lr.value == 1.0:
             self.lr.value = 0.01
         elif change["new"] == "LBFGS" and self.lr.value == 0.01:
             self.lr.value = 1.0
 
     def _on_training(self, change):
-        running = change["new"]
-        with self.widget.hold_sync():
-            self.stop_button.disabled = not running
-            for b in (self.train_button, self.refine_button, self.auto_button, self.prune_button):
-                b.disabled = running
+        self._set_buttons()
 
     def redraw(self):
         """Loss curves from ``model.history_`` (appended by fit while it runs) and the status."""
@@ -129,19 +173,16 @@ class TrainPanel:
         with s.lock:
             h = s.model.history_
             steps, train, test = list(h["step"]), list(h["train_rmse"]), list(h["test_rmse"])
-            log = s.train_log[-1] if s.train_log else None
             n_done, training = len(s.train_log), s.training
+            status = s.train_status()
         with self._lock, self.widget.hold_sync():
             tr, te = self.loss_figure.data
             has_test = any(not math.isnan(v) for v in test)
             update_figure(self.loss_figure, [(tr, {"x": steps, "y": train}),
                                              (te, {"x": steps, "y": test, "visible": has_test})])
-            if log is None:
-                self.status.value = f"{len(steps)} steps so far"
-                return
+            self.counter.value = f"<b>step {len(steps)}</b>"
             rate = ""
             if training and self._t0 is not None and n_done:
                 rate = f" · {n_done / max(time.monotonic() - self._t0, 1e-9):.1f} steps/s"
-            state = "training" if training else "done"
-            self.status.value = (f"{state}: step {log['step']} · train {log['train_rmse']:.3e}"
-                                 f" · test {log['test_rmse']:.3e}{rate}")
+            # the model's own training log: after Undo it tells the model now
+            self.status.value = status + rate

@@ -56,7 +56,8 @@ def test_widget_is_built_lazily_and_carries_the_hooks(ex):
                                       ex.history_panel.redo_button)}
     assert labels == {"Fix", "Prune", "Restore", "Train", "Stop", "Undo", "Redo"}
     names = [tr.name for tr in ex.network.figure.data]
-    assert names == [f"edge {e}" for e in ex.model.edges()]  # the clickable layer: cells only
+    # the clickable layer: the cells, then one trace of node dots per node-layer
+    assert names == [f"edge {e}" for e in ex.model.edges()] + ["nodes 0", "nodes 1", "nodes 2"]
 
 
 def test_clicking_a_cell_fills_the_edge_panel(ex):
@@ -254,7 +255,7 @@ def test_two_hundred_edges_redraw_by_mutating_traces():
     model = KAN([5, 10, 10, 5], seed=0).fit(data, steps=2, opt="Adam", lr=1e-2, progress=False)
     ex = Explorer(model, data)
     cells, curves = ex.network.figure, ex.network.curves
-    assert len(cells.data) == 200  # one clickable cell per edge
+    assert len(cells.data) == 200 + 4  # one clickable cell per edge, one dot trace per layer
     assert len(curves.data) == 15  # curves in a fixed number of traces, whatever the size
     msgs = {"cells": [], "curves": []}
     for key, fig in (("cells", cells), ("curves", curves)):
@@ -264,7 +265,7 @@ def test_two_hundred_edges_redraw_by_mutating_traces():
     ex.select((1, 3, 7))
     ex.session.live_interval = 0.0
     ex.train(steps=3, opt="Adam", lr=1e-2)
-    assert len(cells.data) == 200 and len(curves.data) == 15  # never rebuilt
+    assert len(cells.data) == 204 and len(curves.data) == 15  # never rebuilt
     # live frames restyle only the curves figure (one message each); the cells figure gets
     # relayouts of the selection shapes and, once after training, one restyle of hover texts
     assert len(msgs["curves"]) >= 3  # a frame per step (unchanged frames send nothing)
