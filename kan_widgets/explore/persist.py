@@ -16,6 +16,7 @@ import torch
 
 from .checks import read_path
 from .history import Step
+from .layout import NetworkLayout
 
 __all__ = ["PersistCommands", "SESSION_FORMAT", "session_state", "write_session", "read_session",
            "restore_steps"]
@@ -112,17 +113,18 @@ class PersistCommands:
         """A new Session from a file written by ``save``: the same model, data, history
         (Undo/Redo work as before) and selection."""
         from ..core.network import KAN
-        from ..datasets import Dataset
 
         st = read_session(path)
         model = KAN.from_state(st["model"])
         d = st["data"]
-        data = None
+        data = None  # pykan's dict: the names travel in the model (variables_, output_names_)
         if d is not None:
-            data = Dataset(d["X"], d["y"], d["X_test"], d["y_test"], d["variables"],
-                           d["outputs"]) if d["X_test"] is not None else {
-                "train_input": d["X"], "train_label": d["y"]}
+            data = {"train_input": d["X"], "train_label": d["y"]}
+            if d["X_test"] is not None:
+                data.update(test_input=d["X_test"], test_label=d["y_test"])
         s = cls(model, data, max_history=st["history"]["max_steps"], **kw)
+        if d is not None:  # the node names the session showed
+            s.layout = NetworkLayout.from_width(model.width, d["variables"], d["outputs"])
         restore_steps(s.undo_history, st)
         if st["selected"] is not None:
             s.select(tuple(st["selected"]))

@@ -175,6 +175,7 @@ def test_save_and_load_keep_model_history_and_selection(session, tmp_path, toy):
     assert [(st.label, a) for st, a in s2.undo_history.steps()] == [
         (st.label, a) for st, a in session.undo_history.steps()]
     assert s2.selected == EdgeId(1, 2, 0) and s2.selected_node == (1, 4)
+    assert s2.layout.node_labels == session.layout.node_labels
     assert s2.losses() == pytest.approx(session.losses())
     s2.redo()
     assert s2.model.edge_mode((0, 1, 2)) == "pruned"
