@@ -32,7 +32,8 @@ from .span_tables import build_span_tables, local_values, scatter_features
 __all__ = ["KANLayer", "BASE_FUNCTIONS"]
 
 # residual functions b(x), plain torch ops: autograd and torch.func differentiate them exactly
-# (silu written out: the same arithmetic, bit for bit, as the fit path always used)
+# (silu as x * sigmoid(x): torch's fused silu rounds differently in float32, and a float32
+# L-BFGS trajectory follows the last bits)
 BASE_FUNCTIONS = {
     "silu": lambda x: x * torch.sigmoid(x),
     "identity": lambda x: x,
@@ -110,7 +111,6 @@ class _Derivative(torch.autograd.Function):
         return nxt * x_t, (after() * x_t if had_next else None)
 
 
-
 class _Features(torch.autograd.Function):
     """``[b(x), B_1(x) .. B_K(x)]`` per input: (B, n_in) -> (B, n_in, 1 + K).
 
@@ -170,7 +170,6 @@ class _Features(torch.autograd.Function):
         feats_t = torch.cat([base_t.unsqueeze(0), spline_t[1:]]).permute(1, 2, 0)
         d_t = second() * x_t if had_d and x_t is not None else None
         return feats_t, None, d_t
-
 
 
 class KANLayer(nn.Module):
