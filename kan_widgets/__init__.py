@@ -10,6 +10,7 @@ from . import datasets
 from ._version import __version__
 from .core import KAN, EdgeId, FitDivergedWarning, FitWorsenedWarning, NonFiniteError, SymbolicFit
 from .core.functions import set_definition_compiler as _set_definition_compiler
+from .core.threads import get_threads, set_threads
 from .datasets import Dataset
 
 # name -> module that defines it; resolved on first attribute access (PEP 562)
@@ -26,7 +27,7 @@ _LAZY = {
 
 __all__ = ["KAN", "EdgeId", "SymbolicFit", "FitDivergedWarning", "FitWorsenedWarning",
            "NonFiniteError", "Dataset", "datasets",
-           "__version__", *_LAZY]
+           "__version__", "set_threads", "get_threads", *_LAZY]
 
 
 def _compile_definition(src):

@@ -3,10 +3,6 @@ import torch
 
 from kan_widgets import KAN, datasets
 
-# The models in the tests are small: intra-op threads only add contention (on a busy 2-core
-# machine, 2 threads made a small fit 5x slower than 1). The library itself never sets this.
-torch.set_num_threads(1)
-
 
 @pytest.fixture(scope="session")
 def toy():

@@ -162,7 +162,6 @@ def test_bitwise_same_across_processes(tmp_path):
 
     script = (
         "import sys, torch, hashlib\n"
-        "torch.set_num_threads(1)\n"
         "from kan_widgets import KAN, datasets\n"
         "f = lambda X: torch.exp(torch.sin(torch.pi * X[:, 0]) + X[:, 1] ** 2)\n"
         "ds = datasets.from_function(f, n_var=2, n_train=300, n_test=100, seed=1)\n"

@@ -11,6 +11,7 @@ import torch
 
 from .edges import as_edge
 from .regularizer import spline_edge_std
+from .threads import scoped
 from .transaction import atomic
 
 __all__ = ["AttributionMixin", "edge_spreads"]
@@ -44,6 +45,7 @@ def edge_spreads(model, x: torch.Tensor):
 class AttributionMixin:
     """``attribution`` (a query) and ``attribute`` (the verb that stores it) for ``KAN``."""
 
+    @scoped("attribute")
     def attribution(self, X=None):
         """Edge and node scores on samples ``X`` (default: the last ``fit``'s inputs), computed
         and returned; nothing is stored (``attribute`` stores them).
@@ -66,6 +68,7 @@ class AttributionMixin:
             nodes.append(node)
         return edges[::-1], nodes[::-1]
 
+    @scoped("attribute")
     @atomic("attribute", check=False)
     def attribute(self, X=None):
         """Compute the scores of ``attribution(X)`` and keep them in ``edge_scores_`` and

@@ -64,7 +64,7 @@ class IOMixin:
         _check_format(st)
         sd = st["state_dict"]
         model = cls(st["width"], **{**st["config"], "grid": st["grids"][0]},
-                    dtype=sd["layers.0.coef"].dtype)
+                    dtype=sd["layers.0.coef"].dtype, device=sd["layers.0.coef"].device)
         return model.load_state(st)
 
     @atomic("load_state", registry=True)
@@ -114,8 +114,15 @@ class IOMixin:
 
     @classmethod
     def load(cls, path, map_location=None):
-        """Read a model written by ``save``. Returns a new KAN, equal bit for bit."""
+        """Read a model written by ``save``. Returns a new KAN, equal bit for bit.
+
+        The model lands on the device its tensors load to: where it was saved, or
+        ``map_location`` ("cpu", "cuda"); one saved on a GPU loads on the CPU of a machine
+        without one.
+        """
         path = os.fspath(path)
+        if map_location is None and not torch.cuda.is_available():
+            map_location = "cpu"
         if not os.path.exists(path):
             raise FileNotFoundError(f"no saved model at {path!r}; check the path (KAN.save wrote"
                                     " one file there?)")

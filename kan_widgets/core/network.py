@@ -15,6 +15,7 @@ from .pruning import PruningMixin
 from .report import model_repr
 from .resources import check_size
 from .symbolic_edges import SymbolicMixin
+from .threads import scoped
 from .training import HISTORY_KEYS, TrainingMixin
 from .validation import as_matrix, check_dtype, check_int, check_number, check_seed, check_width, check_xy
 
@@ -220,6 +221,7 @@ class KAN(TrainingMixin, AttributionMixin, PruningMixin, SymbolicMixin, IOMixin,
 
     _check_input = check_input  # the name used before it was public
 
+    @scoped("forward")
     def forward(self, x) -> torch.Tensor:
         """(batch, width[0]) -> (batch, width[-1]); the fast path. An empty batch gives an
         empty (0, width[-1]) tensor."""
@@ -230,6 +232,7 @@ class KAN(TrainingMixin, AttributionMixin, PruningMixin, SymbolicMixin, IOMixin,
             x = layer(x)
         return x
 
+    @scoped("forward")
     def layer_inputs(self, x) -> list[torch.Tensor]:
         """Inputs of every layer and the output: ``len(width)`` tensors (batch, width[l])."""
         xs = [self.check_input(x)]
@@ -248,6 +251,7 @@ class KAN(TrainingMixin, AttributionMixin, PruningMixin, SymbolicMixin, IOMixin,
             x = lay(x)
         return x
 
+    @scoped("forward")
     def activations(self, x, layer: int | None = None):
         """Per-edge values for inspection.
 
@@ -261,6 +265,7 @@ class KAN(TrainingMixin, AttributionMixin, PruningMixin, SymbolicMixin, IOMixin,
         acts = [lay.activations(xi) for lay, xi in zip(self.layers, xs[:-1])]
         return acts if layer is None else acts[layer]
 
+    @scoped("forward")
     def predict(self, X):
         """``forward`` without gradients, for arrays or tensors of shape (n, width[0])."""
         with torch.no_grad():
@@ -288,7 +293,7 @@ class KAN(TrainingMixin, AttributionMixin, PruningMixin, SymbolicMixin, IOMixin,
                 f"{verb} needs input samples: pass X=... (shape (n, {self.width[0]})) or call "
                 "fit first, whose training inputs are then used"
             )
-        return self.X_fit_
+        return self.check_input(self.X_fit_)  # on the model's device after a .to()
 
     def __repr__(self) -> str:
         return model_repr(self)

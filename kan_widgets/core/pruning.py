@@ -7,6 +7,7 @@ import warnings
 import torch
 
 from .edges import EdgeId, as_edge, check_node
+from .threads import scoped
 from .transaction import atomic
 from .validation import positional_thresholds
 
@@ -16,6 +17,7 @@ __all__ = ["PruningMixin"]
 class PruningMixin:
     """Pruning verbs for ``KAN``."""
 
+    @scoped("attribute")
     @atomic("prune", check=False)
     def prune(self, *args, node_th=1e-2, edge_th=3e-2, X=None):
         """Mask weak hidden nodes, then weak edges, by attribution score. In place; returns self.

@@ -37,6 +37,7 @@ import torch
 from .affine_fit import fit_affine
 from .edges import EdgeId, as_edge
 from .functions import default_library, domain_of, get_function
+from .threads import scoped
 from .transaction import atomic
 
 __all__ = ["SymbolicFit", "SymbolicMixin", "SymbolicDomainWarning", "rank_fits", "R2_RESOLUTION"]
@@ -164,6 +165,7 @@ class SymbolicMixin:
         return _fits_of(fits, 0, names), xs[0]
 
     # ------------------------------------------------------------------ verbs
+    @scoped("symbolic")
     def suggest_symbolic(self, edge, lib=None, topk=5, X=None, weight_simple=1.2, min_r2=0.9):
         """Rank library functions for ``edge`` by how well ``c*f(a*x+b)+d`` fits its spline.
 
@@ -188,6 +190,7 @@ class SymbolicMixin:
         ranked = rank_fits(fits, weight_simple, min_r2)
         return ranked if topk is None else ranked[:max(int(topk), 1)]
 
+    @scoped("symbolic")
     @atomic("fix_symbolic")
     def fix_symbolic(self, edge, name, fit=True, X=None):
         """Replace ``edge``'s spline by ``c * name(a * x + b) + d``. In place; returns self.
@@ -262,6 +265,7 @@ class SymbolicMixin:
         self.mark_changed()
         return self
 
+    @scoped("symbolic")
     @atomic("auto_symbolic")
     def auto_symbolic(self, lib=None, r2_threshold=0.9, weight_simple=1.2, X=None, layers=None,
                       verbose=False):

@@ -16,6 +16,7 @@ import torch
 from .grid import update_layer_grid
 from .lbfgs import LBFGS
 from .regularizer import first_layer_inputs, regularization
+from .threads import scoped
 from .transaction import Snapshot, atomic, non_finite_tensors, transaction
 from .validation import check_fit_args, check_int, check_xy, unpack_data
 
@@ -53,7 +54,8 @@ def _train_rmse(model, X, Y) -> float:
 
 
 def _all_finite(model) -> bool:
-    return all(bool(torch.isfinite(p).all()) for p in model.parameters())
+    # one host read for all parameters (on a GPU each bool() waits for the device)
+    return bool(torch.stack([torch.isfinite(p).all() for p in model.parameters()]).all())
 
 
 def _optimizer(model, opt_name: str, lr: float):
@@ -156,7 +158,7 @@ def _step(model, optimizer, objective, xb, yb, first) -> bool:
         rollback()  # nothing half-updated is left behind
         raise
     finite = optimizer.params_finite() if flat else _all_finite(model)
-    if bool(torch.isfinite(objective.loss)) and bool(torch.isfinite(objective.reg)) and finite:
+    if finite and bool(torch.isfinite(objective.loss).all() & torch.isfinite(objective.reg)):
         return True
     rollback()
     return False
@@ -186,6 +188,7 @@ def _record(model, step, objective, Xt, Yt, first_cache) -> dict:
 class TrainingMixin:
     """``fit`` and grid verbs for ``KAN``."""
 
+    @scoped("grid")
     @atomic("update_grid")
     def update_grid(self, X=None):
         """Move every layer's grid to the samples ``X`` (n, width[0]), keeping the curves.
@@ -201,6 +204,7 @@ class TrainingMixin:
         self.mark_changed()
         return self
 
+    @scoped("grid")
     @atomic("refine")
     def refine(self, grid: int, X=None):
         """Grid extension: every edge's spline refitted on ``grid`` intervals.
@@ -224,6 +228,7 @@ class TrainingMixin:
         self.mark_changed()
         return self
 
+    @scoped("fit")
     def fit(self, data, y=None, *, steps=100, opt="LBFGS", lr=1.0, batch=-1, lamb=0.0,
             lamb_l1=1.0, lamb_entropy=2.0, lamb_coef=0.0, lamb_coefdiff=0.0, update_grid=True,
             grid_update_num=10, start_grid_update_step=-1, stop_grid_update_step=50,
@@ -315,7 +320,8 @@ class TrainingMixin:
         # batch sampling is seeded by the model seed and its step count: reproducible runs
         # (modulo 2**63: torch seeds are 64-bit, and large model seeds must not overflow)
         done = len(self.history_["step"])
-        gen = torch.Generator().manual_seed((self.seed * 1_000_003 + done) % 2**63)
+        gen = torch.Generator(X.device).manual_seed(  # no host indices
+            (self.seed * 1_000_003 + done) % 2**63)
         step0 = self.history_["step"][-1] + 1 if done else 0
         bar = None
         if progress:
@@ -325,9 +331,9 @@ class TrainingMixin:
         diverged = False
         try:
             for s in range(steps):
-                idx = None if batch == n else torch.randperm(n, generator=gen)[:batch]
-                xb = X if idx is None else X[idx.to(X.device)]
-                yb = Y if idx is None else Y[idx.to(Y.device)]
+                idx = None if batch == n else torch.randperm(n, generator=gen, device=X.device)[:batch]
+                xb = X if idx is None else X[idx]
+                yb = Y if idx is None else Y[idx]
                 if (update_grid and s % grid_every == 0 and s < stop_grid
                         and s >= grid_args["start_grid_update_step"]):
                     diverged = not self._fit_grid_update(xb, first_update=s == 0)

@@ -21,6 +21,7 @@ from traitlets import Int, Unicode
 
 from ..core.lbfgs import LBFGS
 from ..core.network import KAN
+from ..core.threads import scope
 from .teaching_common import TeachingState, normalize_expr, parse_formula
 
 __all__ = ["KARTState", "PRESETS", "mlp_like", "kan_param_count"]
@@ -167,7 +168,8 @@ class KARTState(TeachingState):
             model.fit(d, steps=self.steps, progress=False, callback=cb)
             kan_seconds = time.perf_counter() - t0
             t0 = time.perf_counter()
-            mlp = self._train_mlp(callback)
+            with scope("fit", d.X_train.shape[0] * self.kan_params):  # threads as for the KAN
+                mlp = self._train_mlp(callback)
             mlp_seconds = time.perf_counter() - t0
             with torch.no_grad():
                 mlp_rmse = _rmse(mlp(d.X_test), d.y_test)

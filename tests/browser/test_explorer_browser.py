@@ -30,7 +30,6 @@ import torch
 import kan_widgets as kw
 from kan_widgets import KAN, Explorer
 
-torch.set_num_threads(1)
 f = lambda X: torch.exp(torch.sin(torch.pi * X[:, 0]) + X[:, 1] ** 2)
 data = kw.datasets.from_function(f, n_var=2, ranges=(-1, 1), n_train=1000, n_test=1000,
                                  seed=0, variables=["x", "y"])
@@ -231,7 +230,6 @@ import torch
 import kan_widgets as kw
 from kan_widgets import KAN, Explorer
 
-torch.set_num_threads(1)
 f = lambda X: X * X.roll(1, 1) + torch.sin(X)
 data = kw.datasets.from_function(f, n_var=5, n_train=1000, n_test=200, seed=1)
 model = KAN([5, 10, 10, 5], seed=0).fit(data, steps=5, opt="Adam", lr=1e-2, progress=False)

@@ -9,7 +9,7 @@ import nbformat
 
 from .lab import open_notebook, open_voila, run_all, screenshot, wait_for_plotly, wait_for_text
 
-SETUP = "import torch\ntorch.set_num_threads(1)  # tiny models: one thread is fastest\n"
+SETUP = "import torch\n"
 
 # a trace of the figure the browser drew, by name (or name prefix)
 _TRACE_JS = """([el, name]) => {
