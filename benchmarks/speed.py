@@ -40,13 +40,15 @@ torch.manual_seed(0)
 cfg = json.loads(sys.argv[1])
 width, G, B, kind, reps = cfg["width"], cfg["G"], cfg["B"], cfg["kind"], cfg["reps"]
 k = 3
-x = torch.rand(B, width[0]) * 2 - 1
+dev = torch.device(cfg.get("device", "cpu"))
+sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
+x = (torch.rand(B, width[0]) * 2 - 1).to(dev)
 feats_dx = []
 
 if kind in ("kan", "kan_reg", "kan_adaptive"):
     from kan_widgets import KAN
     from kan_widgets.core.training import regularization
-    model = KAN(width, grid=G, k=k)
+    model = KAN(width, grid=G, k=k, device=dev)
     if kind == "kan_adaptive":
         model.update_grid(x)
     if kind in ("kan", "kan_adaptive"):
@@ -55,8 +57,9 @@ if kind in ("kan", "kan_reg", "kan_adaptive"):
         fwd = lambda: (lambda y, r: y.sum() + 1e-3 * r)(*regularization(model, x))
     params = list(model.parameters())
 elif kind in ("floor", "floor_dx"):
-    ws = [torch.randn(n * (G + k + 1), m, requires_grad=True) for n, m in zip(width[:-1], width[1:])]
-    feats = [torch.rand(B, n * (G + k + 1), requires_grad=kind == "floor_dx" and i > 0)
+    ws = [torch.randn(n * (G + k + 1), m, requires_grad=True, device=dev)
+          for n, m in zip(width[:-1], width[1:])]
+    feats = [torch.rand(B, n * (G + k + 1), requires_grad=kind == "floor_dx" and i > 0, device=dev)
              for i, n in enumerate(width[:-1])]
     fwd = lambda: sum((f @ w).sum() for f, w in zip(feats, ws))
     feats_dx = [f for f in feats if f.requires_grad]  # not parameters: their grads are reset
@@ -73,7 +76,7 @@ elif kind == "mlp":
     mods = []
     for a, b in zip(w[:-1], w[1:]):
         mods += [torch.nn.Linear(a, b), torch.nn.SiLU()]
-    model = torch.nn.Sequential(*mods[:-1])
+    model = torch.nn.Sequential(*mods[:-1]).to(dev)
     fwd = lambda: model(x)
     params = list(model.parameters())
 elif kind == "pykan":
@@ -107,15 +110,15 @@ for name, backward in (("fwd", False), ("fwdbwd", True)):
     base = status_kb("VmRSS")
     ts = []
     for _ in range(reps):
-        t = time.perf_counter(); run(backward); ts.append(time.perf_counter() - t)
+        t = time.perf_counter(); run(backward); sync(); ts.append(time.perf_counter() - t)
     out[name] = statistics.median(ts) * 1e3
     out["peak_mb"] = (status_kb("VmHWM") - base) / 1024
 print(json.dumps(out))
 """
 
 
-def measure(kind, width, G, B, reps, tmp):
-    cfg = json.dumps(dict(kind=kind, width=width, G=G, B=B, reps=reps, tmp=tmp))
+def measure(kind, width, G, B, reps, tmp, device="cpu"):
+    cfg = json.dumps(dict(kind=kind, width=width, G=G, B=B, reps=reps, tmp=tmp, device=device))
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     r = subprocess.run([sys.executable, "-c", WORKER, cfg], capture_output=True, text=True, env=env)
     if r.returncode != 0:
@@ -135,17 +138,19 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="fewer repetitions, first config only")
     ap.add_argument("--config", type=int, choices=range(len(CONFIGS)), help="run only this config")
+    ap.add_argument("--device", default="cpu", help="torch device of the tensors: cpu, cuda")
     args = ap.parse_args()
     reps = 3 if args.quick else 10
     kinds = ["kan", "kan_reg", "kan_adaptive", "floor", "floor_dx", "mlp"]
-    kinds += ["pykan"] if has_pykan() else []
+    kinds += ["pykan"] if has_pykan() and args.device == "cpu" else []
     configs = CONFIGS[:1] if args.quick else CONFIGS
     if args.config is not None:
         configs = [CONFIGS[args.config]]
-    print(f"torch threads: 1; repetitions: {reps}; pykan installed: {has_pykan()}")
+    print(f"torch threads: 1; device: {args.device}; repetitions: {reps}; "
+          f"pykan installed: {has_pykan()}")
     with tempfile.TemporaryDirectory() as tmp:
         for label, width, G, B in configs:
-            res = {kind: measure(kind, width, G, B, reps, tmp) for kind in kinds}
+            res = {kind: measure(kind, width, G, B, reps, tmp, args.device) for kind in kinds}
             kan = res["kan"]
             print(f"\n{label}, batch {B}, k={K}")
             print(f"  {'peer':<9}{'params':>10}{'fwd ms':>10}{'fwd+bwd ms':>12}{'peak MB*':>9}"
