@@ -57,6 +57,7 @@ class ActionsPanel:
         self._lock = threading.RLock()
         self._thresholds = np.array([])
         self._armed = None  # what the next press applies after a shown preview
+        self._node_live = False
         self.threshold = CheckedField(3e-2, lambda v: read_float(v, "threshold", 0.0),
                                       "threshold", "kw-threshold", 150, 62, fmt=lambda v: f"{v:.4g}")
         self.threshold_slider = widgets.IntSlider(0, min=0, max=1, description="edges go",
@@ -152,7 +153,7 @@ class ActionsPanel:
             self.refine_button.disabled = True
         if not self.threshold.valid:
             self.prune_button.disabled = True
-        if self.session.selected_node is None:
+        if self.session.selected_node is None or not self._node_live:
             self.node_button.disabled = True
 
     # ------------------------------------------------------------------ prune by threshold
@@ -248,11 +249,13 @@ class ActionsPanel:
     def show_node(self):
         s = self.session
         node = s.selected_node
+        self._node_live = False
         if node is None:
             self.node_info.value = "<i>click a node (a dot) to prune it</i>"
             self.node_button.description = "Prune node"
         else:
             p = s.preview_prune_node(*node)
+            self._node_live = bool(p.edges)  # nothing left to prune: the button is off
             self.node_button.description = "Drop input" if node[0] == 0 else "Prune node"
             self.node_info.value = html.escape(p.text()) if p.edges else (
                 f"node {html.escape(p.name)}: all its edges are pruned already")

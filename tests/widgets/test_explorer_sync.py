@@ -172,6 +172,7 @@ def test_click_a_node_to_prune_it_or_drop_an_input(ex):
     a.node_button.click()
     assert ex.model.edge_mode((1, 2, 0)) == "pruned"
     assert all(ex.model.edge_mode((0, i, 2)) == "pruned" for i in range(2))
+    assert a.node_button.disabled and "pruned already" in a.node_info.value
     click_node(ex, 0, 0)
     assert a.node_button.description == "Drop input" and "drop input x" in a.node_info.value
     a.node_button.click()
