@@ -35,7 +35,6 @@ import torch
 import kan_widgets as kw
 from kan_widgets import KAN, Explorer
 
-torch.set_num_threads(1)
 f = lambda X: torch.exp(torch.sin(torch.pi * X[:, 0]) + X[:, 1] ** 2)
 data = kw.datasets.from_function(f, n_var=2, ranges=(-1, 1), n_train=1000, n_test=1000,
                                  seed=0, variables=["x", "y"])
