@@ -10,7 +10,8 @@ panels; the clickable cell of each edge is the plotly trace named ``edge l,i,j``
 labelled Fix, Prune, Restore, Train, Stop, Undo, Redo. Also: ``kw-message-undo`` (the Undo
 shown next to a message saying the loss got 10x worse), ``kw-actions`` (prune by threshold,
 refine / coarsen, auto-symbolic, node, save; see ``ActionsPanel``), ``kw-play``, ``kw-step``,
-``kw-reset``, ``kw-step-counter``, ``kw-preset``, and the plotly traces ``nodes l`` (the
+``kw-reset``, ``kw-step-counter``, ``kw-preset``, ``kw-data-view`` (predicted vs true; for
+one input the fitted function over the samples), and the plotly traces ``nodes l`` (the
 clickable dots of node-layer ``l``).
 
 Never stale: when displayed in a kernel the Explorer polls its model after every executed
@@ -27,6 +28,7 @@ import ipywidgets as widgets
 
 from ..explore.session import Session
 from ._explorer_common import STYLE, button, guard
+from .data_panel import DataPanel
 from .edge_panel import EdgePanel
 from .formula_panel import FormulaPanel
 from .history_panel import HistoryPanel
@@ -106,6 +108,7 @@ class Explorer:
         self._edge_panel = EdgePanel(s)
         self._network = NetworkView(s, width_px=self._network_width)
         self._train_panel = TrainPanel(s)
+        self._data_panel = DataPanel(s)
         self._message = widgets.HTML("")
         self._message.add_class("kw-message")
         # an action that made the loss 10x worse: its Undo right next to the message
@@ -114,7 +117,8 @@ class Explorer:
         self._message_undo.on_click(guard(lambda b: s.undo(), s, "undo"))
         s.observe(lambda ch: self._show_message(), ["message", "message_level", "worse"])
         self._show_message()
-        left = widgets.VBox([self._network.widget, self._formula_panel.widget],
+        left = widgets.VBox([self._network.widget, self._formula_panel.widget,
+                             self._data_panel.widget],
                             layout={"width": f"{self._network_width + 10}px"})
         right = widgets.VBox([self._edge_panel.widget, self._train_panel.widget,
                               self._history_panel.widget], layout={"width": "420px"})
@@ -139,6 +143,7 @@ class Explorer:
     train_panel = property(lambda self: self._part("_train_panel"), doc="TrainPanel")
     formula_panel = property(lambda self: self._part("_formula_panel"), doc="FormulaPanel")
     history_panel = property(lambda self: self._part("_history_panel"), doc="HistoryPanel")
+    data_panel = property(lambda self: self._part("_data_panel"), doc="DataPanel")
     message = property(lambda self: self._part("_message"), doc="message HTML")
 
     def _repr_mimebundle_(self, **kwargs):

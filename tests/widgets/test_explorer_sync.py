@@ -219,3 +219,29 @@ def test_save_button_and_explorer_load(ex, tmp_path):
     a.save_path.value = "__import__('os').getcwd()/"  # only a path, and a folder: refused
     a.save_button.click()
     assert "save failed" in ex.session.message and "folder" in ex.session.message
+
+
+def test_data_view_shows_predicted_against_true_and_follows_the_model(ex, toy):
+    dp = ex.data_panel
+    pred = next(t for t in dp.figure.data if t.name == "predicted")
+    want = ex.model.predict(toy.X_test)[:, 0].double().numpy()
+    assert list(pred.x) == pytest.approx(toy.y_test[:, 0].double().numpy().tolist())
+    assert list(pred.y) == pytest.approx(want.tolist(), rel=1e-6)
+    rmse = ex.model.score(toy.X_test, toy.y_test)
+    assert f"RMSE {rmse:.3g}" in dp.info.value
+    ex.prune_edge((1, 0, 0))
+    assert list(next(t for t in dp.figure.data if t.name == "predicted").y) == pytest.approx(
+        ex.model.predict(toy.X_test)[:, 0].double().numpy().tolist(), rel=1e-6)
+
+
+def test_data_view_draws_the_fitted_function_for_one_input():
+    from kan_widgets import KAN, datasets
+
+    data = datasets.from_function(lambda X: torch.sin(3 * X[:, 0]), n_var=1, n_train=200,
+                                  n_test=100, seed=0)
+    model = KAN([1, 3, 1], seed=0).fit(data, steps=3, progress=False)
+    dp = Explorer(model, data).data_panel
+    fit = next(t for t in dp.figure.data if t.name == "fit")
+    assert len(fit.x) == 200 and fit.xaxis == "x2"
+    xs = torch.tensor(list(fit.x[:5]), dtype=torch.float32)[:, None]
+    assert list(fit.y[:5]) == pytest.approx(model.predict(xs)[:, 0].tolist(), rel=1e-5)
