@@ -324,12 +324,14 @@ def _compile_definition(name, src):
 def restore_user_functions(defs: list[dict]) -> None:
     """Re-register user functions saved by ``user_function_definitions`` (used by ``load``).
 
-    A name already registered with the same definition is kept as is. A different definition
-    under the same name is replaced by the saved one, with a warning (the loaded model was
-    trained with it). A function saved without a sympy definition cannot be rebuilt: if it is
-    not registered in this session, a warning says to register it before using the model.
-    Every definition is compiled (read by the safe formula reader, never evaluated as Python)
-    before any is registered, so a bad one raises ``ValueError`` and registers nothing.
+    A name already registered with the same definition is kept as is. A name registered with
+    another definition (or without one) is refused with ``ValueError``: models of this
+    session may use it, and silently redefining it would change them; unregister it first
+    (``unregister_function``) or rename it. A function saved without a sympy definition
+    cannot be rebuilt: if it is not registered in this session, a warning says to register
+    it before using the model. Every definition is compiled (read by the safe formula reader,
+    never evaluated as Python) before any is registered, so a bad one raises ``ValueError``
+    and registers nothing.
     """
     todo = []
     for d in defs:
@@ -337,21 +339,26 @@ def restore_user_functions(defs: list[dict]) -> None:
         cur = LIBRARY.get(name)
         if cur is not None and (cur.builtin or src is None or cur.sympy_def == src):
             continue
+        if cur is not None:
+            raise ValueError(
+                f"the model defines user function {name!r} as {src!r}, but {name!r} is already "
+                f"registered here as {cur.sympy_def!r}; models in this session may use it, so it "
+                f"is not redefined. Unregister it first (unregister_function({name!r})) or "
+                "register the loaded definition under another name")
         if src is None:
             warnings.warn(f"the model uses user function {name!r}, saved without a sympy "
                           "definition; register it again (register_function) before using the "
                           "model", RuntimeWarning, stacklevel=3)
             continue
         if not isinstance(src, str):
-            raise ValueError(f"the definition of user function {name!r} is not text: "
-                             f"{type(src).__name__}")
-        todo.append((name, src, cx, _compile_definition(name, src)))
+            raise ValueError(f"not a valid kan_widgets model: the definition of user function "
+                             f"{name!r} is not text: {type(src).__name__}")
+        try:
+            todo.append((name, src, cx, _compile_definition(name, src)))
+        except (ValueError, TypeError, KeyError, SyntaxError) as err:
+            raise ValueError(f"not a valid kan_widgets model: the definition of user function "
+                             f"{name!r} is refused: {err}") from None
     for name, src, cx, torch_fn in todo:
-        cur = LIBRARY.get(name)
-        if cur is not None:
-            warnings.warn(f"user function {name!r} is registered as {cur.sympy_def!r}; the loaded "
-                          f"model defines it as {src!r}, which replaces it", RuntimeWarning,
-                          stacklevel=3)
         register_function(name, torch_fn, src, cx)
 
 

@@ -3,25 +3,42 @@
 from __future__ import annotations
 
 import copy
+import hashlib
+import io
 import os
 import pickle
+import tempfile
 import zipfile
 
 import torch
 
 from .edges import EdgeId
 from .functions import get_function, restore_user_functions, user_function_definitions
+from .state_check import InvalidModelError, validate_state
 from .symbolic_edges import SymbolicFit
 from .transaction import atomic
 
-__all__ = ["IOMixin", "FORMAT"]
+__all__ = ["IOMixin", "FORMAT", "InvalidModelError"]
 
 FORMAT = "kan_widgets.KAN/1"
+# a file is MAGIC, the SHA-256 of the payload in hex, a newline, then the payload (a torch
+# archive of plain data and tensors); files from before the checksum are the bare archive
+MAGIC = b"KANW-SHA256\n"
 
 
-def _check_format(st):
-    if not isinstance(st, dict) or st.get("format") != FORMAT:
-        raise ValueError(f"not a kan_widgets model state (expected format {FORMAT!r})")
+def _payload(path: str, data: bytes) -> bytes:
+    """The torch archive inside the file bytes ``data``, its checksum verified."""
+    if data.startswith(MAGIC):
+        digest, sep, payload = data[len(MAGIC):].partition(b"\n")
+        if not sep or hashlib.sha256(payload).hexdigest().encode() != digest:
+            raise InvalidModelError(
+                f"{path!r} is not a valid kan_widgets model: its checksum does not match its "
+                "content (the file is corrupt or was changed after it was saved)")
+        return payload
+    if data.startswith(b"PK"):  # a file saved before checksums: a bare zip archive
+        return data
+    raise InvalidModelError(f"{path!r} is not a valid kan_widgets model file (it does not "
+                            "start like one: truncated, corrupt or written by something else)")
 
 
 def _fit_to_plain(fit):
@@ -61,7 +78,7 @@ class IOMixin:
     @classmethod
     def from_state(cls, st: dict):
         """Build a new KAN from ``state()`` output (used by ``load``)."""
-        _check_format(st)
+        validate_state(st)
         sd = st["state_dict"]
         model = cls(st["width"], **{**st["config"], "grid": st["grids"][0]},
                     dtype=sd["layers.0.coef"].dtype, device=sd["layers.0.coef"].device)
@@ -73,8 +90,13 @@ class IOMixin:
         self. Parameters, buffers, grid sizes (also layers refined separately), symbolic
         edges, fitted attributes and the training log are taken from ``st``; the width must
         match. Tensors keep this model's device. Bumps ``version``.
+
+        ``st`` is validated first (``InvalidModelError``, a ``ValueError``, says what is
+        wrong); user functions it defines are registered, but one that is already registered
+        with another definition is refused (live models may use it). Atomic: on any error the
+        model and the function table are left as they were.
         """
-        _check_format(st)
+        validate_state(st)
         if list(st["width"]) != list(self.width):
             raise ValueError(f"state is for width {list(st['width'])}, this model has width "
                              f"{self.width}; build a new model with KAN.from_state(state)")
@@ -102,14 +124,33 @@ class IOMixin:
         return self.mark_changed()
 
     def save(self, path) -> str:
-        """Write the model to one file at ``path`` (a torch archive of plain data and tensors).
+        """Write the model to one file at ``path``: a checksum, then a torch archive of plain
+        data and tensors (no pickled code). Returns the path. Load it with ``KAN.load(path)``.
 
-        Returns the path. Load it with ``KAN.load(path)``.
+        The file is written to a unique temporary file beside ``path`` and moved into place,
+        so a reader never sees half a file, concurrent saves do not mix, and a failed save
+        leaves nothing behind (an existing file at ``path`` is kept).
         """
         path = os.fspath(path)
-        tmp = path + ".tmp"
-        torch.save(self.state(), tmp)
-        os.replace(tmp, path)  # never leave a half-written file behind
+        buf = io.BytesIO()
+        torch.save(self.state(), buf)
+        payload = buf.getvalue()
+        folder = os.path.dirname(os.path.abspath(path))
+        fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp",
+                                   dir=folder)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(MAGIC + hashlib.sha256(payload).hexdigest().encode() + b"\n")
+                f.write(payload)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
         return path
 
     @classmethod
@@ -119,6 +160,12 @@ class IOMixin:
         The model lands on the device its tensors load to: where it was saved, or
         ``map_location`` ("cpu", "cuda"); one saved on a GPU loads on the CPU of a machine
         without one.
+
+        Safe on untrusted files: no Python code in the file runs (tensors and plain data
+        only, read with ``weights_only``; formula text read by the safe formula reader), the
+        checksum must match, and every field is validated before a model is built. Anything
+        else raises ``InvalidModelError`` (a ``ValueError``) saying the file is not a valid
+        model. A user function already registered here with another definition is refused.
         """
         path = os.fspath(path)
         if map_location is None and not torch.cuda.is_available():
@@ -127,12 +174,21 @@ class IOMixin:
             raise FileNotFoundError(f"no saved model at {path!r}; check the path (KAN.save wrote"
                                     " one file there?)")
         try:
-            st = torch.load(path, map_location=map_location, weights_only=True)
+            with open(path, "rb") as f:
+                data = f.read()
+        except OSError as e:
+            raise InvalidModelError(f"{path!r} is not a valid kan_widgets model file: cannot "
+                                    f"read it ({e})") from None
+        payload = _payload(path, data)
+        try:
+            st = torch.load(io.BytesIO(payload), map_location=map_location, weights_only=True)
         except (RuntimeError, pickle.UnpicklingError, EOFError, zipfile.BadZipFile,
-                ValueError) as e:
-            raise ValueError(f"{path!r} is not a readable kan_widgets model file "
-                             f"(corrupt or written by something else): {e}") from None
-        if not isinstance(st, dict) or st.get("format") != FORMAT:
-            raise ValueError(f"{path!r} is a torch file but not a kan_widgets model "
-                             f"(expected format {FORMAT!r})")
-        return cls.from_state(st)
+                ValueError, OSError, TypeError, AttributeError, KeyError, IndexError,
+                UnicodeDecodeError, OverflowError, MemoryError) as e:
+            raise InvalidModelError(f"{path!r} is not a valid kan_widgets model file "
+                                    f"(corrupt or written by something else): "
+                                    f"{str(e)[:200]}") from None
+        try:
+            return cls.from_state(st)
+        except InvalidModelError as e:
+            raise InvalidModelError(f"{path!r}: {e}") from None
