@@ -109,9 +109,9 @@ def test_load_missing_and_corrupt(tmp_path):
         KAN.load(tmp_path / "nope.pt")
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"not a model at all")
-    with pytest.raises(ValueError, match="not a readable kan_widgets model file"):
+    with pytest.raises(ValueError, match="not a valid kan_widgets model file"):
         KAN.load(bad)
     other = tmp_path / "other.pt"
     torch.save({"a": torch.zeros(2)}, other)
-    with pytest.raises(ValueError, match="not a kan_widgets model"):
+    with pytest.raises(ValueError, match="not a valid kan_widgets model"):
         KAN.load(other)

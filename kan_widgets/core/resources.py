@@ -6,7 +6,12 @@ import os
 
 import torch
 
-__all__ = ["model_bytes", "available_bytes", "check_size"]
+__all__ = ["model_bytes", "available_bytes", "check_size", "ModelTooLargeError"]
+
+
+class ModelTooLargeError(MemoryError, ValueError):
+    """The requested model cannot fit in the available memory (the message gives the
+    estimate); a ``MemoryError`` and a ``ValueError``."""
 
 
 def model_bytes(width, grid: int, k: int, dtype=torch.float32) -> int:
@@ -41,14 +46,14 @@ WORKING_COPIES = 4
 
 
 def check_size(width, grid: int, k: int, dtype=torch.float32) -> int:
-    """Refuse (``MemoryError`` with the estimate) a model whose parameters, with the working
+    """Refuse (``ModelTooLargeError`` with the estimate) a model whose parameters, with the working
     copies construction and training make, exceed the available memory. Returns the estimate
     of the parameters alone, in bytes. ``KW_MAX_MODEL_BYTES`` (an int) overrides the limit."""
     need = model_bytes(width, grid, k, dtype)
     limit = os.environ.get("KW_MAX_MODEL_BYTES")
     avail = int(limit) if limit else available_bytes()
     if avail is not None and need * WORKING_COPIES > avail:
-        raise MemoryError(
+        raise ModelTooLargeError(
             f"KAN(width={list(width)}, grid={grid}, k={k}) needs about {_fmt(need)} for its "
             f"parameters and {_fmt(need * WORKING_COPIES)} while it is built and trained; only "
             f"{_fmt(avail)} is available. Use a smaller grid or narrower layers")

@@ -32,7 +32,8 @@ from typing import NamedTuple
 
 import torch
 
-from .bspline import bspline_basis, is_uniform
+from .bspline import is_uniform
+from .grid import window_basis
 
 __all__ = ["SpanTables", "build_span_tables", "local_values", "scatter_features"]
 
@@ -106,13 +107,13 @@ def build_span_tables(knots: torch.Tensor, k: int) -> SpanTables:
 
     u_pts = torch.linspace(0.125, 0.875, k + 1, dtype=torch.float64)  # (k+1,)
     x_pts = lo[..., None] + u_pts * h[..., None]  # (n_in, S, k + 1)
-    dense = bspline_basis(x_pts.reshape(n_in, -1).T, t, k)  # (S*(k+1), n_in, K)
-    dense = dense.reshape(M - 1, k + 1, n_in, K).permute(2, 0, 1, 3)  # (n_in, S, pts, K)
-
     s = torch.arange(M - 1)
     start = (s - k).clamp(0, K - k - 1)  # (S,) first basis index of each span's window
-    cols = start[:, None] + torch.arange(k + 1)  # (S, k+1)
-    window = dense.gather(3, cols[None, :, None, :].expand(n_in, -1, k + 1, -1))  # (n_in, S, pts, k+1)
+    # only the window's k+1 splines, each point's (the same values as the dense reference's
+    # columns, bitwise): memory and time linear in G, where the dense basis grew with G^2
+    pts_start = start.repeat_interleave(k + 1)[:, None].expand(-1, n_in)  # (S*(k+1), n_in)
+    window = window_basis(x_pts.reshape(n_in, -1).T, t, k, pts_start)  # (S*(k+1), n_in, k+1)
+    window = window.reshape(M - 1, k + 1, n_in, k + 1).permute(2, 0, 1, 3)  # (n_in, S, pts, k+1)
     V = u_pts[:, None] ** torch.arange(k + 1, dtype=torch.float64)  # (pts, powers)
     C = torch.linalg.solve(V, window)  # (n_in, S, powers, k+1)
     C = torch.where(live[..., None, None], C, 0.0).reshape(n_in, M - 1, -1)
