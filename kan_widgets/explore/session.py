@@ -237,30 +237,35 @@ class Session(SessionQueries, PreviewCommands, NodeCommands, PersistCommands, Tr
 
     def undo(self):
         """Restore the model as it was before the last action (bit for bit)."""
-        self._check_idle("undo")
-        with self.lock:
+        with self.lock:  # the idle check and the action in one critical section
+            self._check_idle("undo")
             self.poll()
             if not self.undo_history.can_undo:
                 self._set_message("nothing to undo", "info")
                 return self
-            step = self.undo_history.pop_undo()
-            step.after = self._seen_state  # the model now (poll just made sure)
+            step = self.undo_history.done[-1]
+            now = self._seen_state  # the model now (poll just made sure)
+            # restore first (atomic), then mark the step undone: an interrupted restore
+            # leaves both the model and the history as they were
             restore_state(self.model, step.before)
+            self.undo_history.pop_undo()
+            step.after = now
             self._changed(f"undid: {step.label}")
         return self
 
     def redo(self):
         """Apply again the last undone action."""
-        self._check_idle("redo")
         with self.lock:
+            self._check_idle("redo")
             self.poll()
             if not self.undo_history.can_redo:
                 self._set_message("nothing to redo", "info")
                 return self
-            step = self.undo_history.pop_redo()
-            step.before = self._seen_state
+            step = self.undo_history.undone[-1]
+            now = self._seen_state
             restore_state(self.model, step.after)
-            step.after = None
+            self.undo_history.pop_redo()
+            step.before, step.after = now, None
             self._changed(f"redid: {step.label}")
         return self
 
@@ -319,8 +324,8 @@ class Session(SessionQueries, PreviewCommands, NodeCommands, PersistCommands, Tr
 
     def _mutate(self, kind, label, action):
         """Run ``action`` as one undoable step; on error roll back, report and re-raise."""
-        self._check_idle(kind)
-        with self.lock:
+        with self.lock:  # the idle check inside: a fit cannot start between check and act
+            self._check_idle(kind)
             self.poll()
             before = self._seen_state  # the model as it is now (poll just made sure)
             try:

@@ -106,10 +106,19 @@ class TrainCommands:
         return self
 
     def wait(self, timeout=None) -> bool:
-        """Wait for a background fit; True when none is running any more."""
-        t = self._thread
-        if t is not None:
-            t.join(timeout)
+        """Wait until no fit is running (``timeout`` seconds at most; None: as long as it
+        takes). True when none is running any more. Safe to call at any moment, also while
+        ``train`` is still starting its thread."""
+        deadline = None if timeout is None else time.monotonic() + float(timeout)
+        while self.training:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                break
+            t = self._thread
+            if t is not None and t.is_alive() and t is not threading.current_thread():
+                t.join(0.05 if left is None else min(left, 0.05))
+            else:  # not started yet, or a foreground fit in another thread
+                time.sleep(0.002)
         return not self.training
 
     def train_status(self) -> str:
