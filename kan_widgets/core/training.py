@@ -258,6 +258,16 @@ class TrainingMixin:
         -----
         A step whose loss or parameters are not finite is undone: the model is restored to the
         state before that step, a ``FitDivergedWarning`` is raised as a warning, and fit stops.
+        A grid update that gives non-finite grids counts as such a step. If the model then
+        still gives non-finite outputs on the training data, it is restored to its state
+        before the call (with a ``FitDivergedWarning``). A fit that ends with a train RMSE
+        more than ten times its starting one warns ``FitWorsenedWarning``.
+
+        Atomic: an error or ``KeyboardInterrupt`` leaves the model exactly as before the call
+        (parameters, grids, ``history_``, ``X_fit_``); to stop early and keep the steps made,
+        return True from ``callback``. Arguments are checked first (``ValueError`` or
+        ``TypeError`` saying what to pass): ``lr`` > 0 (<= 1e3 for LBFGS), ``batch`` -1 or
+        >= 1, penalties finite and >= 0; numpy integers are accepted.
 
         ``history_`` (the training log) gets one entry per step under each key: ``step``;
         ``train_loss``, the value of ``loss_fn`` at the step's last loss evaluation (as pykan),
