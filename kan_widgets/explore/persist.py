@@ -14,6 +14,7 @@ import zipfile
 
 import torch
 
+from ..core.io import MAGIC as MODEL_MAGIC
 from .checks import read_path
 from .history import Step
 from .layout import NetworkLayout
@@ -69,6 +70,10 @@ def read_session(path: str) -> dict:
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"no saved session at {path!r}; check the path")
+    with open(path, "rb") as f:  # a model file (KAN.save) starts with its checksum header
+        if f.read(len(MODEL_MAGIC)) == MODEL_MAGIC:
+            raise ValueError(f"{path!r} is not an Explorer session (it is a saved model: open "
+                             "it with KAN.load)")
     try:
         st = torch.load(path, map_location="cpu", weights_only=True)
     except (RuntimeError, pickle.UnpicklingError, EOFError, zipfile.BadZipFile,
