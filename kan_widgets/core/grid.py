@@ -69,7 +69,8 @@ def _banded_normal_equations(x, Y, knots, k):
     rhs = x.new_zeros(n_in, K, Y.shape[-1])
     for a in range(k + 1):
         col = start + a  # (n_in, N)
-        rhs.index_put_((torch.arange(n_in)[:, None], col), V[..., a, None] * Y, accumulate=True)
+        rows = torch.arange(n_in, device=x.device)[:, None]
+        rhs.index_put_((rows, col), V[..., a, None] * Y, accumulate=True)
         for d in range(k + 1 - a):
             band.scatter_add_(1, col * (k + 1) + d, V[..., a] * V[..., a + d])
     return band.view(n_in, K, k + 1), rhs
@@ -85,12 +86,12 @@ def _banded_cholesky_solve(band: torch.Tensor, rhs: torch.Tensor, block: int = 6
     ``K * block^2`` and memory ``K * block``: linear in K.
     """
     n_in, K, w = band.shape
-    k, m = w - 1, rhs.shape[-1]
+    k, m, dev = w - 1, rhs.shape[-1], band.device
     B = max(block, k)
     nb = -(-K // B)
     Kp = nb * B
-    c = torch.arange(K)[:, None].expand(K, w)  # column of each band entry
-    r = c + torch.arange(w)  # its row
+    c = torch.arange(K, device=dev)[:, None].expand(K, w)  # column of each band entry
+    r = c + torch.arange(w, device=dev)  # its row
     keep = (r < K).flatten()
     c, r = c.flatten()[keep], r.flatten()[keep]
     vals = band.reshape(n_in, -1)[:, keep]  # (n_in, nnz)
@@ -101,9 +102,10 @@ def _banded_cholesky_solve(band: torch.Tensor, rhs: torch.Tensor, block: int = 6
     for rows, cols, sel, out in ((r, c, same, D), (c, r, same & (r != c), D),
                                  (r, c, ~same, E)):
         out.view(n_in, -1).index_put_(
-            (torch.arange(n_in)[:, None], ((rows[sel] // B) * B * B + (rows[sel] % B) * B
-                                           + cols[sel] % B)[None]), vals[:, sel])
-    pad = torch.arange(K, Kp) % B  # unknowns past K: identity rows, solution 0
+            (torch.arange(n_in, device=dev)[:, None],
+             ((rows[sel] // B) * B * B + (rows[sel] % B) * B + cols[sel] % B)[None]),
+            vals[:, sel])
+    pad = torch.arange(K, Kp, device=dev) % B  # unknowns past K: identity rows, solution 0
     D[:, -1, pad, pad] = 1.0
     rhs = torch.cat([rhs, rhs.new_zeros(n_in, Kp - K, m)], dim=1).view(n_in, nb, B, m)
     Ls, Fs, z = [], [None], []
