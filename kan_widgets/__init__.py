@@ -19,6 +19,7 @@ _LAZY = {
     "latex": "kan_widgets.symbolic",
     "to_callable": "kan_widgets.symbolic",
     "register_function": "kan_widgets.symbolic",
+    "discover": "kan_widgets.discovery",
     "Explorer": "kan_widgets.widgets",
     "BSplineExplorer": "kan_widgets.widgets",
     "GridExtensionDemo": "kan_widgets.widgets",

@@ -22,12 +22,16 @@ FORBIDDEN = {
     "kan_widgets.symbolic": ["ipywidgets", "plotly", "matplotlib", "kan_widgets.explore",
                              "kan_widgets.widgets"],
     "kan_widgets.explore": ["ipywidgets", "plotly", "matplotlib", "kan_widgets.widgets"],
+    "kan_widgets.discovery": ["ipywidgets", "plotly", "matplotlib", "traitlets",
+                             "kan_widgets.explore", "kan_widgets.widgets"],
     "kan_widgets": ["ipywidgets", "plotly", "kan_widgets.widgets"],
 }
 # top-level modules sit above every subpackage; importing any subpackage loads them (the
 # package __init__ runs first), so only the source check can see a reach-up to them
 TOP_LEVEL = ["kan_widgets.datasets"]
-SOURCE_FORBIDDEN = {p: v + (TOP_LEVEL if p != "kan_widgets" else []) for p, v in FORBIDDEN.items()}
+# discovery sits above core and symbolic and takes the user's Dataset: it may use datasets
+SOURCE_FORBIDDEN = {p: v + (TOP_LEVEL if p not in ("kan_widgets", "kan_widgets.discovery") else [])
+                    for p, v in FORBIDDEN.items()}
 
 
 def _module_name(path: pathlib.Path) -> str:

@@ -18,7 +18,6 @@ import warnings
 
 import torch
 
-from ..core.edges import EdgeId
 from ..core.symbolic_edges import rank_fits
 
 __all__ = ["gap_threshold", "prune_by_gaps", "symbolize", "STEEP_MAX", "MIN_GAP"]

@@ -4,7 +4,6 @@ budget, each run ending in a formula on a ``Front``."""
 
 from __future__ import annotations
 
-import math
 import time
 import warnings
 
@@ -172,6 +171,3 @@ def _bar(progress, total):
     return tqdm(total=round(float(total), 1), unit="s", desc="discover",
                 bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s {postfix}")
 
-
-def _finite(x: float) -> float:
-    return x if math.isfinite(x) else math.inf
