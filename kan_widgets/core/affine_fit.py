@@ -22,7 +22,18 @@ shift     ``exp``                                       the rate ``alpha`` of ``
 phase     ``sin``, ``cos``, ``tan``, ``arcsin`` ...     ``alpha, beta`` of ``f(alpha x~ + beta)``
 center    ``tanh``, ``gaussian``, ``sigmoid`` ...       ``log alpha`` and the centre ``p`` of
                                                         ``f(alpha (x~ - p))``
+range     any, when ``a_range`` or ``b_range`` is given  ``a`` and ``b`` of ``f(a x + b)`` on the
+                                                        raw x, over the user's rectangle
 ========  ============================================  =========================================
+
+User ranges (pykan's ``a_range``, ``b_range``): the per-function specs cover the shapes a
+trained edge usually has (up to about 12 half-periods of a sine across the edge's range). A
+function whose argument runs much further, like ``J0(20 x)``, needs a wider search: given
+``a_range`` and/or ``b_range`` (the missing one defaults to pykan's ``(-10, 10)``), every
+searched function is searched on a grid of the raw ``(a, b)`` rectangle instead (fine enough
+that neighbouring grid points move the argument by about 0.5 across the samples, at most
+``RANGE_GRID_POINTS`` points), zoomed and polished without leaving it; the result keeps the
+raw ``(a, b)`` found (no canonical form), so it lies inside the ranges.
 
 Singular points: the function is evaluated with its safe variant, and a grid point is
 rejected when any sample falls outside ``domain`` (where safe and exact differ) or the values
@@ -42,7 +53,11 @@ import torch
 from .affine_polish import check_domain, polish_affine, solve_cd
 from .functions import SearchSpec, domain_of, get_function, search_of
 
-__all__ = ["fit_affine", "AffineFits"]
+__all__ = ["fit_affine", "AffineFits", "check_range", "RANGE_GRID_POINTS", "PYKAN_RANGE"]
+
+RANGE_GRID_POINTS = 4_000  # most grid points of a user-range search (pykan: 101 x 101)
+PYKAN_RANGE = (-10.0, 10.0)  # pykan's default a_range and b_range
+_RANGE_STEP = 0.5  # target move of the argument between grid neighbours, across the samples
 
 
 @dataclass
@@ -61,8 +76,17 @@ class AffineFits:
     r2: torch.Tensor
 
 
-def _ab(spec: SearchSpec, t1, t2):
-    """Search parameters -> (alpha, beta) of ``f(alpha * x~ + beta)``; any shape."""
+def _ab(spec: SearchSpec, t1, t2, mh=None):
+    """Search parameters -> (alpha, beta) of ``f(alpha * x~ + beta)``; any shape.
+
+    mh : for the ``range`` kind, the (E, 1) centre and half-width of each edge's inputs
+    (``t1, t2`` are the raw ``a, b``, clamped to the rectangle; the result is per edge).
+    """
+    if spec.kind == "range":
+        m, h = mh
+        a = t1.clamp(spec.th1[0], spec.th1[-1])
+        b = t2.clamp(spec.th2[0], spec.th2[-1])
+        return a * h, b + a * m
     if spec.kind == "scale":
         s = torch.where(t1 >= 0, 1.0, -1.0).to(t1.dtype)
         return s, s * t1
@@ -124,16 +148,16 @@ def _grid(spec: SearchSpec):
     return g1, g2, T1.reshape(1, -1), T2.reshape(1, -1)
 
 
-def _search(funcs, spec, xs, yc, syy, rounds):
+def _search(funcs, spec, xs, yc, syy, rounds, mh=None):
     """Grid search for functions sharing one search ``spec``: a coarse grid (on every other
     sample: the shape is what counts there; one argument tensor for all the functions), then
     ``rounds`` zooms of a 5 x 5 (or 9-point) grid around each function's best point.
 
-    xs, yc : (E, N); syy : (E,)
+    xs, yc : (E, N); syy : (E,); mh : see ``_ab``
     Returns alpha, beta, r2, each (F, E): ``f(alpha * x~ + beta)`` and its score.
     """
     g1, g2, T1, T2 = _grid(spec)
-    alpha, beta = _ab(spec, T1, T2)  # (1, G)
+    alpha, beta = _ab(spec, T1, T2, mh)  # (1 or E, G)
     yc2 = yc[:, ::2] - yc[:, ::2].mean(1, keepdim=True)
     u = torch.addcmul(beta[..., None], alpha[..., None], xs[:, None, ::2])  # (E, G, N / 2)
     probe = torch.addcmul(beta[..., None], alpha[..., None], _DOM_X)  # (1, G, 17)
@@ -149,13 +173,13 @@ def _search(funcs, spec, xs, yc, syy, rounds):
     for _ in range(max(rounds, 1)):
         c1 = t1[..., None] + s1[..., None] * O1  # (F, E, C); the centre is a candidate
         c2 = t2[..., None] + s2[..., None] * O2
-        alpha, beta = _ab(spec, c1, c2)
+        alpha, beta = _ab(spec, c1, c2, mh)
         u = torch.addcmul(beta[..., None], alpha[..., None], xs[None, :, None, :])
         probe = torch.addcmul(beta[..., None], alpha[..., None], _DOM_X)
         score, k = _score(funcs, u, probe, yc, syy).max(-1)
         t1, t2 = c1.gather(-1, k[..., None])[..., 0], c2.gather(-1, k[..., None])[..., 0]
         s1, s2 = s1 / 2, s2 / 2
-    return (*_ab(spec, t1, t2), score)
+    return (*_ab(spec, t1, t2, mh), score)
 
 
 def _as_rows(v, what) -> torch.Tensor:
@@ -168,7 +192,8 @@ def _as_rows(v, what) -> torch.Tensor:
 
 
 def fit_affine(x, y, names, sst_floor=None, max_search: int = 128, rounds: int = 2,
-               polish: int = 10, chunk: int = 1_000_000) -> AffineFits:
+               polish: int = 10, chunk: int = 1_000_000, a_range=None,
+               b_range=None) -> AffineFits:
     """Fit ``y ~ c * f(a * x + b) + d`` for every function in ``names`` and every edge.
 
     Parameters
@@ -183,6 +208,10 @@ def fit_affine(x, y, names, sst_floor=None, max_search: int = 128, rounds: int =
     rounds : zoom rounds after the coarse grid (each halves the step)
     polish : Levenberg-Marquardt iterations after the zoom
     chunk : cap on ``n_edges * grid * samples`` per tensor (memory)
+    a_range, b_range : (low, high), optional: search ``f(a x + b)`` over this rectangle of
+        the raw ``a`` and ``b`` (pykan's ``a_range``, ``b_range``; the missing one defaults to
+        ``(-10, 10)``) instead of each function's own search (see the module doc). Needed for
+        arguments that run far, like ``J0(20 x)``: ``a_range=(-40, 40)``.
 
     Returns
     -------
@@ -190,18 +219,67 @@ def fit_affine(x, y, names, sst_floor=None, max_search: int = 128, rounds: int =
 
     Raises
     ------
-    ValueError : fewer than 3 samples, non-finite values, or an edge whose input is constant
+    ValueError : fewer than 3 samples, non-finite values, an edge whose input is constant,
+        or a range that is not ``(low, high)`` with finite ``low <= high``
     KeyError : unknown function name
     """
+    ranged = a_range is not None or b_range is not None
+    a_range = check_range(PYKAN_RANGE if a_range is None else a_range, "a_range")
+    b_range = check_range(PYKAN_RANGE if b_range is None else b_range, "b_range")
     x, y = _checked_samples(x, y)
     funcs = [get_function(n) for n in names]  # unknown names fail here, with close matches
     specs = [search_of(f) for f in funcs]
     prob = _Problem.of(x, y, max_search)
+    project = None
+    if ranged:
+        spec = _range_spec(a_range, b_range, prob)
+        specs = [spec if n in _searched(specs) else s for n, s in enumerate(specs)]
+        project = _projector(a_range, b_range, prob)
     alpha, beta, score = _grid_search(funcs, specs, prob, rounds, chunk)
     if polish > 0:
-        _polish_promising(funcs, specs, prob, alpha, beta, score, polish)
+        _polish_promising(funcs, specs, prob, alpha, beta, score, polish, project)
     a, b = _canonical_affine(specs, prob, alpha, beta)
     return _final_fit(funcs, x, y, a, b, sst_floor, list(names))
+
+
+def check_range(r, what):
+    """``(low, high)`` as two floats, finite with ``low <= high``; else a ValueError."""
+    try:
+        lo, hi = (float(v) for v in r)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what} must be a pair (low, high) of numbers, like (-40, 40); got "
+                         f"{r!r}") from None
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo <= hi):
+        raise ValueError(f"{what} must be (low, high) with finite low <= high; got {r!r}")
+    return lo, hi
+
+
+def _range_spec(a_range, b_range, prob):
+    """The ``range`` search grid over raw ``(a, b)``: neighbouring points move the argument
+    by about ``_RANGE_STEP`` on the widest edge, at most ``RANGE_GRID_POINTS`` points."""
+    h, m = float(prob.h.max()), float(prob.m.abs().max())
+    (a_lo, a_hi), (b_lo, b_hi) = a_range, b_range
+    n_a = (a_hi - a_lo) * (h + m) / _RANGE_STEP
+    n_b = (b_hi - b_lo) / _RANGE_STEP
+    shrink = min(1.0, math.sqrt(RANGE_GRID_POINTS / max((n_a + 1) * (n_b + 1), 1.0)))
+    n_a = 1 if a_hi == a_lo else max(5, math.ceil(n_a * shrink) + 1)
+    n_b = 1 if b_hi == b_lo else max(5, math.ceil(n_b * shrink) + 1)
+    th1 = tuple(torch.linspace(a_lo, a_hi, n_a, dtype=torch.float64).tolist())
+    th2 = tuple(torch.linspace(b_lo, b_hi, n_b, dtype=torch.float64).tolist())
+    return SearchSpec("range", th1, th2)
+
+
+def _projector(a_range, b_range, prob):
+    """``(alpha, beta) -> (alpha, beta)`` with the raw ``(a, b)`` clamped into the ranges
+    (E, K) tensors; keeps the polish inside the user's rectangle."""
+    m, h = prob.m[:, None], prob.h[:, None]
+
+    def project(alpha, beta):
+        a = (alpha / h).clamp(*a_range)
+        b = (beta - alpha * m / h).clamp(*b_range)
+        return a * h, b + a * m
+
+    return project
 
 
 def _checked_samples(x, y):
@@ -276,22 +354,25 @@ def _grid_search(funcs, specs, prob, rounds, chunk):
         step = max(1, chunk // (len(cols) * len(spec.th1) * len(spec.th2) * prob.xs.shape[1]))
         for s in range(0, E, step):
             sl = slice(s, s + step)
-            a_g, b_g, r_g = _search(group, spec, prob.xs[sl], prob.yc[sl], prob.syy[sl], rounds)
+            mh = (prob.m[sl, None], prob.h[sl, None]) if spec.kind == "range" else None
+            a_g, b_g, r_g = _search(group, spec, prob.xs[sl], prob.yc[sl], prob.syy[sl], rounds,
+                                    mh)
             alpha[sl, cols], beta[sl, cols], score[sl, cols] = a_g.T, b_g.T, r_g.T
     return alpha, beta, score
 
 
-def _polish_promising(funcs, specs, prob, alpha, beta, score, iters):
+def _polish_promising(funcs, specs, prob, alpha, beta, score, iters, project=None):
     """Levenberg-Marquardt (all functions at once, on standardised y) on the candidates that
     can still matter for the ranking: r² >= 0.9 and within 1000x the best's residual.
-    Updates ``alpha`` and ``beta`` in place."""
+    Updates ``alpha`` and ``beta`` in place; ``project`` keeps them in the user's ranges."""
     gap = 1 - score
     close = (score >= 0.9) & (gap <= 1000 * gap.min(1, keepdim=True).values + 1e-6)
     cols = [n for n in _searched(specs) if bool(close[:, n].any())]
     if not cols:
         return
     a_p, b_p = polish_affine([funcs[n] for n in cols], [specs[n] for n in cols], prob.xs,
-                             prob.yc / prob.ystd, alpha[:, cols], beta[:, cols], iters)
+                             prob.yc / prob.ystd, alpha[:, cols], beta[:, cols], iters,
+                             project)
     alpha[:, cols], beta[:, cols] = a_p, b_p
 
 

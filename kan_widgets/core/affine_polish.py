@@ -56,11 +56,13 @@ def evaluate(funcs, xs, alpha, beta):
     return torch.stack(zs, 1), torch.stack(gs, 1), torch.stack(oks, 1)
 
 
-def polish_affine(funcs, specs, xs, ys, alpha, beta, iters):
+def polish_affine(funcs, specs, xs, ys, alpha, beta, iters, project=None):
     """Levenberg-Marquardt on ``(alpha, beta)`` for all functions at once, ``(c, d)``
     re-solved in closed form after each step (variable projection).
 
     xs, ys (E, N); alpha, beta (E, K) -> polished alpha, beta (E, K)
+    project : optional ``(alpha, beta) -> (alpha, beta)`` applied to every trial step (keeps
+        a user-range search inside its ranges)
     """
     # scale-invariant functions keep alpha = +-1, exp keeps beta = 0: those are redundant with c
     free_a = torch.tensor([s.kind != "scale" for s in specs], dtype=xs.dtype)
@@ -83,6 +85,8 @@ def polish_affine(funcs, specs, xs, ys, alpha, beta, iters):
         damp = lam.unsqueeze(-1) * diag + 1e-12 * diag.sum(-1, keepdim=True) + (diag == 0)
         step = torch.linalg.solve(A + torch.diag_embed(damp), rhs)
         a_n, b_n = alpha + step[..., 0], beta + step[..., 1]
+        if project is not None:
+            a_n, b_n = project(a_n, b_n)
         z_n, g_n, ok_n = evaluate(funcs, xs, a_n, b_n)
         c_n, d_n, sse_n = solve_cd(z_n, y)
         acc = ok_n & (sse_n < sse) & torch.isfinite(a_n) & torch.isfinite(b_n)

@@ -55,7 +55,9 @@ SAFE_BOUND = 1e6  # |safe_fn| never exceeds about this near a singularity
 class SearchSpec:
     """How ``core.affine_fit`` searches ``(a, b)`` for one function (see its module doc).
 
-    kind : ``zero | linear | scale | shift | phase | center``
+    kind : ``zero | linear | scale | shift | phase | center`` (and ``range``, built by
+        ``core.affine_fit`` from a user's ``a_range``/``b_range``: ``th1``, ``th2`` are raw
+        ``a`` and ``b`` values)
     th1, th2 : the coarse grid of the two search parameters (``th2 = (0,)`` for 1-D kinds)
     """
 

@@ -28,13 +28,15 @@ there ``"0"`` fits well and wins by simplicity, as it should.
 
 from __future__ import annotations
 
+import functools
 import math
+import numbers
 import warnings
 from typing import NamedTuple
 
 import torch
 
-from .affine_fit import fit_affine
+from .affine_fit import check_range, fit_affine
 from .edges import EdgeId, as_edge
 from .functions import default_library, domain_of, get_function
 from .threads import scoped
@@ -97,6 +99,24 @@ def _check_lib(lib):
     return names
 
 
+def _check_ranges(a_range, b_range):
+    for r, what in ((a_range, "a_range"), (b_range, "b_range")):
+        if r is not None:
+            check_range(r, what)
+
+
+def _pykan_edge(verb):
+    """Let ``verb`` take pykan's ``(l, i, j, ...)`` as well as ``(edge, ...)``: three leading
+    ints become the edge tuple, the remaining arguments follow it."""
+    @functools.wraps(verb)
+    def wrapper(self, *args, **kwargs):
+        if len(args) >= 3 and all(isinstance(v, numbers.Integral) and not isinstance(v, bool)
+                                  for v in args[:3]):
+            args = (tuple(int(v) for v in args[:3]), *args[3:])
+        return verb(self, *args, **kwargs)
+    return wrapper
+
+
 def _fits_of(fits, k: int, names) -> list[SymbolicFit]:
     """Row ``k`` of an ``AffineFits`` as SymbolicFit tuples."""
     rows = zip(*(v[k].tolist() for v in (fits.r2, fits.a, fits.b, fits.c, fits.d)))
@@ -154,29 +174,36 @@ class SymbolicMixin:
                              f"(model.unprune({tuple(e)}))")
         return e
 
-    def _fit_edge(self, e: EdgeId, names, X):
+    def _fit_edge(self, e: EdgeId, names, X, a_range=None, b_range=None):
         x_l = self._inputs_of(e.layer, self._require_samples(X, "fitting a symbolic function"))
         xs, ys, floor = self._edge_samples(e.layer, x_l, [(e.src, e.dst)])
         self._check_in_range(e, xs[0])
         try:
-            fits = fit_affine(xs, ys, names, floor)
+            fits = fit_affine(xs, ys, names, floor, a_range=a_range, b_range=b_range)
         except ValueError as err:
             raise ValueError(f"edge {tuple(e)}: {err}") from None
         return _fits_of(fits, 0, names), xs[0]
 
     # ------------------------------------------------------------------ verbs
+    @_pykan_edge
     @scoped("symbolic")
-    def suggest_symbolic(self, edge, lib=None, topk=5, X=None, weight_simple=1.2, min_r2=0.9):
+    def suggest_symbolic(self, edge, lib=None, topk=5, X=None, weight_simple=1.2, min_r2=0.9,
+                         a_range=None, b_range=None):
         """Rank library functions for ``edge`` by how well ``c*f(a*x+b)+d`` fits its spline.
 
         Parameters
         ----------
-        edge : EdgeId or (layer, src, dst)
+        edge : EdgeId or (layer, src, dst); pykan's ``suggest_symbolic(l, i, j)`` works too
         lib : function names to try; default every library function except aliases
         topk : how many to return (None: all)
         X : (n, width[0]) samples; default the inputs of the last ``fit``
         weight_simple : decades of unexplained variance one unit of complexity is worth
         min_r2 : candidates below this r² rank after all candidates above it
+        a_range, b_range : (low, high), optional: search ``a`` and ``b`` of ``f(a*x+b)`` over
+            this rectangle (pykan's ``a_range``, ``b_range``; the missing one is ``(-10, 10)``).
+            Default: each function's own search, which covers up to about 12 half-periods of
+            a sine over the edge's inputs; widen for arguments that run further (``J0(20x)``
+            on [-1, 1]: ``a_range=(-40, 40)``). See ``core.affine_fit``.
 
         Returns
         -------
@@ -186,17 +213,22 @@ class SymbolicMixin:
         names = _check_lib(lib)
         if not weight_simple >= 0:
             raise ValueError(f"weight_simple must be >= 0; got {weight_simple!r}")
-        fits, _ = self._fit_edge(e, names, X)
+        _check_ranges(a_range, b_range)
+        fits, _ = self._fit_edge(e, names, X, a_range, b_range)
         ranked = rank_fits(fits, weight_simple, min_r2)
         return ranked if topk is None else ranked[:max(int(topk), 1)]
 
+    @_pykan_edge
     @scoped("symbolic")
     @atomic("fix_symbolic")
-    def fix_symbolic(self, edge, name, fit=True, X=None):
+    def fix_symbolic(self, edge, name, fit=True, X=None, a_range=None, b_range=None):
         """Replace ``edge``'s spline by ``c * name(a * x + b) + d``. In place; returns self.
 
-        With ``fit=True`` the parameters are fitted to the edge's spline on ``X`` (default:
-        the last ``fit``'s inputs); with ``fit=False`` they are ``a=1, b=0, c=1, d=0``. The
+        ``edge`` is an EdgeId or ``(layer, src, dst)``; pykan's ``fix_symbolic(l, i, j, name)``
+        works too. With ``fit=True`` the parameters are fitted to the edge's spline on ``X``
+        (default: the last ``fit``'s inputs), searching ``a`` and ``b`` over ``a_range`` and
+        ``b_range`` when given (see ``suggest_symbolic``); with ``fit=False`` they are
+        ``a=1, b=0, c=1, d=0``. The
         ``SymbolicFit`` is kept in ``symbolic_fits_[edge]``; the parameters themselves live in
         the layer's ``sym_affine`` and keep training in ``fit``. The spline is kept, so
         ``unfix_symbolic`` restores it exactly.
@@ -215,8 +247,9 @@ class SymbolicMixin:
         """
         e = self._live_edge(edge)
         f = get_function(name)
+        _check_ranges(a_range, b_range)
         if fit:
-            (sf,), _ = self._fit_edge(e, [name], X)
+            (sf,), _ = self._fit_edge(e, [name], X, a_range, b_range)
             if sf.r2 == -math.inf:
                 raise ValueError(f"edge {tuple(e)}: {name!r} cannot be fitted: no a*x + b keeps "
                                  "the edge's inputs inside its domain; try another function")
@@ -268,7 +301,7 @@ class SymbolicMixin:
     @scoped("symbolic")
     @atomic("auto_symbolic")
     def auto_symbolic(self, lib=None, r2_threshold=0.9, weight_simple=1.2, X=None, layers=None,
-                      verbose=False):
+                      verbose=False, a_range=None, b_range=None):
         """Fix every live spline edge to its best-ranked function. In place; returns self.
 
         Layer by layer (later layers are fitted on inputs computed with the earlier layers
@@ -281,18 +314,26 @@ class SymbolicMixin:
         Parameters
         ----------
         lib : function names to try; default every library function except aliases
-        r2_threshold : minimum r² to fix an edge (also the ``min_r2`` of the ranking)
-        weight_simple : see ``suggest_symbolic``
+        r2_threshold : minimum r² to fix an edge (also the ``min_r2`` of the ranking). pykan's
+            default is 0.0 (every edge is fixed, however poor its best fit); here 0.9, so an
+            edge no function explains stays a spline and is named in a warning. Pass
+            ``r2_threshold=0.0`` for pykan's behaviour.
+        weight_simple : see ``suggest_symbolic``. Not pykan's scale: pykan's
+            ``weight_simple=0.8`` (on log2 of the unexplained variance) corresponds to 1.2 here
+            (the default; see the module doc).
         X : (n, width[0]) samples; default the inputs of the last ``fit``
         layers : layer indices to process (default all). Fixing one layer, retraining, then
             the next (``auto_symbolic(layers=[0]).fit(...)``, ...) lets later layers absorb
             the small errors of earlier fits: KANs are not identifiable (a hidden node can be
             warped and unwarped), and retraining after each layer pulls them to the simple form.
         verbose : print one line per edge
+        a_range, b_range : (low, high), optional search ranges of ``a`` and ``b`` (see
+            ``suggest_symbolic``); slower: a grid over the whole rectangle for every function
         """
         names = _check_lib(lib)
         if not weight_simple >= 0:
             raise ValueError(f"weight_simple must be >= 0; got {weight_simple!r}")
+        _check_ranges(a_range, b_range)
         x = self._require_samples(X, "auto_symbolic")
         todo_layers = range(self.depth) if layers is None else sorted({int(v) for v in layers})
         for l in todo_layers:
@@ -308,7 +349,8 @@ class SymbolicMixin:
             xs, ys, floor = self._edge_samples(l, x_l, [tuple(p) for p in live])
             flat = (xs.max(1).values - xs.min(1).values) <= 1e-12 * (1 + xs.abs().max(1).values)
             todo = [n for n in range(len(live)) if not flat[n]]
-            fits = fit_affine(xs[todo], ys[todo], names, floor[todo]) if todo else None
+            fits = fit_affine(xs[todo], ys[todo], names, floor[todo], a_range=a_range,
+                              b_range=b_range) if todo else None
             for n, (i, j) in enumerate(live):
                 e = EdgeId(l, i, j)
                 if flat[n]:  # constant input: the edge is the constant ys; "0" + d is exact
