@@ -9,6 +9,7 @@ import numpy as np
 import sympy as sp
 
 from .parse import as_expression
+from .special import lambdify, source_printer
 
 __all__ = ["to_callable", "to_source", "BACKENDS"]
 
@@ -78,7 +79,7 @@ def to_callable(expr, variables=None, backend="numpy"):
 
 def _python_callable(exprs, syms, single):
     """Scalars in, float (or list of floats) out, through ``math``."""
-    fn = sp.lambdify(syms, exprs, modules="math")
+    fn = lambdify(syms, exprs, "math")
 
     def f(*args):
         if len(args) != len(syms):
@@ -91,7 +92,7 @@ def _python_callable(exprs, syms, single):
 
 
 def _numpy_callable(exprs, syms, single):
-    fn = sp.lambdify(syms, exprs, modules="numpy")
+    fn = lambdify(syms, exprs, "numpy")
 
     def asarray(v, like=None):
         v = np.asarray(v)
@@ -107,7 +108,7 @@ def _torch_callable(exprs, syms, single):
     import torch
 
     # torch functions do not take Python numbers: constants such as sqrt(2) become floats
-    fn = sp.lambdify(syms, [_numeric_constants(e) for e in exprs], modules="torch")
+    fn = lambdify(syms, [_numeric_constants(e) for e in exprs], "torch")
 
     def asarray(v, like=None):
         if like is not None:  # results follow the input's dtype and device
@@ -175,13 +176,7 @@ def to_source(expr, variables=None, backend="numpy", name="f"):
     exprs = [e.xreplace(dict(zip(syms, args))) for e in exprs]
     if backend == "torch":
         exprs = [_numeric_constants(e) for e in exprs]
-    if backend == "numpy":
-        from sympy.printing.numpy import NumPyPrinter as Printer
-    elif backend == "torch":
-        from sympy.printing.pytorch import TorchPrinter as Printer
-    else:
-        from sympy.printing.pycode import PythonCodePrinter as Printer
-    printer = Printer({"fully_qualified_modules": True})
+    printer = source_printer(BACKENDS[backend])  # ValueError for a function it cannot write
     body = [printer.doprint(e) for e in exprs]
     ret = body[0] if single else "(" + ", ".join(body) + ",)"
     doc = f'    """{exprs[0] if single else exprs}"""'

@@ -14,6 +14,9 @@ What is accepted
 - calls, with positional arguments only, of the functions in :data:`FUNCTIONS`
   (``sin``, ``exp``, ``log``, ``sqrt``, ``Abs``/``abs``, ``asin``/``arcsin`` ...) and of
   the extra functions a caller passes (the library names ``sgn``, ``gaussian``, ...)
+- a few special functions (``symbolic.special``): ``erf``, ``erfc``, ``gamma``,
+  ``loggamma``, and ``besselj``, ``bessely``, ``besseli``, ``besselk`` whose first argument
+  is an integer order (a literal, ``|n| <= 100``): ``besselj(0, 20*x)``
 
 Anything else (attributes, subscripts, lambdas, comprehensions, keywords, unknown names,
 ``__import__(...)``) raises ``ValueError`` naming the part and its column. The expression is
@@ -30,6 +33,8 @@ import numbers
 from collections.abc import Callable, Iterable, Mapping
 
 import sympy as sp
+
+from .special import MAX_ORDER, ORDERED, SPECIAL_FUNCTIONS
 
 __all__ = ["parse_formula", "as_expression", "FUNCTIONS", "CONSTANTS", "MAX_LENGTH", "MAX_DEPTH", "MAX_BITS",
            "MAX_EXPONENT"]
@@ -56,6 +61,7 @@ FUNCTIONS: dict[str, tuple[Callable, tuple[int, ...]]] = {
     "arcsinh": (sp.asinh, (1,)),
     "arccosh": (sp.acosh, (1,)),
     "arctanh": (sp.atanh, (1,)),
+    **{n: (fn, (2,) if n in ORDERED else (1,)) for n, fn in SPECIAL_FUNCTIONS.items()},
 }
 
 _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
@@ -196,6 +202,11 @@ class _Builder:
             want = " or ".join(map(str, arities))
             self.fail(node, f"{n} takes {want} argument(s), got {len(node.args)}")
         args = [self.build(a, depth + 1) for a in node.args]
+        if n in ORDERED and fn is FUNCTIONS[n][0]:
+            order = args[0]
+            if not (order.is_Integer and abs(int(order)) <= MAX_ORDER):
+                self.fail(node.args[0], f"the order of {n} must be an integer between "
+                                        f"-{MAX_ORDER} and {MAX_ORDER}, like {n}(0, x)")
         return self.checked(node, lambda: fn(*args))
 
     def checked(self, node, make):

@@ -8,6 +8,7 @@ that ``KAN.load`` uses to rebuild user functions.
 from __future__ import annotations
 
 import functools
+import warnings
 from types import MappingProxyType
 
 import numpy as np
@@ -17,6 +18,7 @@ import torch
 from kan_widgets.core import functions as _core
 
 from .parse import parse_formula
+from .special import lambdify
 
 __all__ = ["SYMPY_FUNCTIONS", "sympy_function", "register_function", "torch_from_sympy_def", "X"]
 
@@ -75,7 +77,7 @@ SYMPY_FUNCTIONS = MappingProxyType({n: sympy_function(n) for n in _core.BUILTIN_
 
 def torch_from_sympy_def(src: str):
     """A torch function ``(tensor) -> tensor`` from a sympy definition in ``x`` (lambdify)."""
-    fn = sp.lambdify(X, _parse(src), modules="torch")
+    fn = lambdify(X, _parse(src), "torch")  # ValueError for a function torch lacks
 
     def torch_fn(z):
         out = fn(z)
@@ -153,14 +155,30 @@ def register_function(name, torch_fn=None, sympy_fn=None, complexity=3, safe_fn=
         torch_fn = torch_from_sympy_def(src)
     else:
         _check_agree(name, torch_fn, expr)
+        try:
+            torch_from_sympy_def(src)
+        except ValueError as e:
+            warnings.warn(f"{name!r} works in this session, but load cannot rebuild it from "
+                          f"{src!r} ({e}); register it again before loading a model that uses "
+                          "it", RuntimeWarning, stacklevel=2)
     return _core.register_function(name, torch_fn, src, complexity, safe_fn, domain, search)
+
+
+def _reference(expr):
+    """numpy values of ``expr``; through mpmath when numpy cannot compute a special function
+    in it (a Bessel order torch lacks), so any definition can be checked."""
+    try:
+        return lambdify(X, expr, "numpy")
+    except ValueError:
+        f = sp.lambdify(X, expr, "mpmath")
+        return np.vectorize(lambda v: complex(f(v)))
 
 
 def _check_agree(name, torch_fn, expr):
     """torch_fn and the sympy definition must agree where both are finite."""
     z = np.linspace(-2.3, 2.1, 23)
     with np.errstate(all="ignore"):
-        ref = np.asarray(sp.lambdify(X, expr, "numpy")(z), dtype=complex) * np.ones_like(z)
+        ref = np.asarray(_reference(expr)(z), dtype=complex) * np.ones_like(z)
     got = torch_fn(torch.tensor(z, dtype=torch.float64)).detach().numpy()
     real = np.isfinite(ref) & (np.abs(ref.imag) < 1e-12) & np.isfinite(got)
     bad = real & ~np.isclose(got, ref.real, rtol=1e-6, atol=1e-9)
