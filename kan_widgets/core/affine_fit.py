@@ -32,7 +32,7 @@ function whose argument runs much further, like ``J0(20 x)``, needs a wider sear
 ``a_range`` and/or ``b_range`` (the missing one defaults to pykan's ``(-10, 10)``), every
 searched function is searched on a grid of the raw ``(a, b)`` rectangle instead (fine enough
 that neighbouring grid points move the argument by about 0.5 across the samples, at most
-``RANGE_GRID_POINTS`` points), zoomed and polished without leaving it; the result keeps the
+``affine_ranges.RANGE_GRID_POINTS`` points), zoomed and polished without leaving it; the result keeps the
 raw ``(a, b)`` found (no canonical form), so it lies inside the ranges.
 
 Singular points: the function is evaluated with its safe variant, and a grid point is
@@ -51,13 +51,10 @@ from dataclasses import dataclass
 import torch
 
 from .affine_polish import check_domain, polish_affine, solve_cd
+from .affine_ranges import PYKAN_RANGE, check_range, projector, range_spec
 from .functions import SearchSpec, domain_of, get_function, search_of
 
-__all__ = ["fit_affine", "AffineFits", "check_range", "RANGE_GRID_POINTS", "PYKAN_RANGE"]
-
-RANGE_GRID_POINTS = 4_000  # most grid points of a user-range search (pykan: 101 x 101)
-PYKAN_RANGE = (-10.0, 10.0)  # pykan's default a_range and b_range
-_RANGE_STEP = 0.5  # target move of the argument between grid neighbours, across the samples
+__all__ = ["fit_affine", "AffineFits", "check_range"]
 
 
 @dataclass
@@ -232,54 +229,14 @@ def fit_affine(x, y, names, sst_floor=None, max_search: int = 128, rounds: int =
     prob = _Problem.of(x, y, max_search)
     project = None
     if ranged:
-        spec = _range_spec(a_range, b_range, prob)
+        spec = range_spec(a_range, b_range, prob)
         specs = [spec if n in _searched(specs) else s for n, s in enumerate(specs)]
-        project = _projector(a_range, b_range, prob)
+        project = projector(a_range, b_range, prob)
     alpha, beta, score = _grid_search(funcs, specs, prob, rounds, chunk)
     if polish > 0:
         _polish_promising(funcs, specs, prob, alpha, beta, score, polish, project)
     a, b = _canonical_affine(specs, prob, alpha, beta)
     return _final_fit(funcs, x, y, a, b, sst_floor, list(names))
-
-
-def check_range(r, what):
-    """``(low, high)`` as two floats, finite with ``low <= high``; else a ValueError."""
-    try:
-        lo, hi = (float(v) for v in r)
-    except (TypeError, ValueError):
-        raise ValueError(f"{what} must be a pair (low, high) of numbers, like (-40, 40); got "
-                         f"{r!r}") from None
-    if not (math.isfinite(lo) and math.isfinite(hi) and lo <= hi):
-        raise ValueError(f"{what} must be (low, high) with finite low <= high; got {r!r}")
-    return lo, hi
-
-
-def _range_spec(a_range, b_range, prob):
-    """The ``range`` search grid over raw ``(a, b)``: neighbouring points move the argument
-    by about ``_RANGE_STEP`` on the widest edge, at most ``RANGE_GRID_POINTS`` points."""
-    h, m = float(prob.h.max()), float(prob.m.abs().max())
-    (a_lo, a_hi), (b_lo, b_hi) = a_range, b_range
-    n_a = (a_hi - a_lo) * (h + m) / _RANGE_STEP
-    n_b = (b_hi - b_lo) / _RANGE_STEP
-    shrink = min(1.0, math.sqrt(RANGE_GRID_POINTS / max((n_a + 1) * (n_b + 1), 1.0)))
-    n_a = 1 if a_hi == a_lo else max(5, math.ceil(n_a * shrink) + 1)
-    n_b = 1 if b_hi == b_lo else max(5, math.ceil(n_b * shrink) + 1)
-    th1 = tuple(torch.linspace(a_lo, a_hi, n_a, dtype=torch.float64).tolist())
-    th2 = tuple(torch.linspace(b_lo, b_hi, n_b, dtype=torch.float64).tolist())
-    return SearchSpec("range", th1, th2)
-
-
-def _projector(a_range, b_range, prob):
-    """``(alpha, beta) -> (alpha, beta)`` with the raw ``(a, b)`` clamped into the ranges
-    (E, K) tensors; keeps the polish inside the user's rectangle."""
-    m, h = prob.m[:, None], prob.h[:, None]
-
-    def project(alpha, beta):
-        a = (alpha / h).clamp(*a_range)
-        b = (beta - alpha * m / h).clamp(*b_range)
-        return a * h, b + a * m
-
-    return project
 
 
 def _checked_samples(x, y):
