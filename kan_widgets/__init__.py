@@ -10,6 +10,8 @@ from . import datasets
 from ._version import __version__
 from .core import KAN, EdgeId, FitDivergedWarning, FitWorsenedWarning, NonFiniteError, SymbolicFit
 from .core.functions import set_definition_compiler as _set_definition_compiler
+from .core.mlp import MLP
+from .core.plotting import set_plotter as _set_plotter
 from .core.threads import get_threads, set_threads
 from .datasets import Dataset
 
@@ -26,7 +28,7 @@ _LAZY = {
     "KARTDemo": "kan_widgets.widgets",
 }
 
-__all__ = ["KAN", "EdgeId", "SymbolicFit", "FitDivergedWarning", "FitWorsenedWarning",
+__all__ = ["KAN", "MLP", "EdgeId", "SymbolicFit", "FitDivergedWarning", "FitWorsenedWarning",
            "NonFiniteError", "Dataset", "datasets",
            "__version__", "set_threads", "get_threads", *_LAZY]
 
@@ -40,6 +42,15 @@ def _compile_definition(src):
 
 
 _set_definition_compiler(_compile_definition)
+
+
+def _plot(model, **options):
+    """``KAN.plot``'s plotter: imports the widgets layer's static figure on first use only
+    (``import kan_widgets`` stays light)."""
+    return import_module("kan_widgets.widgets.static_plot").network_figure(model, **options)
+
+
+_set_plotter(_plot)
 
 
 def __getattr__(name):

@@ -11,7 +11,9 @@ from .attribution import AttributionMixin
 from .edges import EdgeId, as_edge
 from .io import IOMixin
 from .layer import KANLayer
+from .plotting import plot_model
 from .pruning import PruningMixin
+from .pykan_names import missing_attribute, train_hint
 from .report import model_repr
 from .resources import check_size
 from .symbolic_edges import SymbolicMixin
@@ -297,3 +299,42 @@ class KAN(TrainingMixin, AttributionMixin, PruningMixin, SymbolicMixin, IOMixin,
 
     def __repr__(self) -> str:
         return model_repr(self)
+
+    # ------------------------------------------------------------------ figure
+    def plot(self, *, color="mode", show_pruned=True, scores=True, width_px=640, title=None,
+             **pykan_args):
+        """The network as a static plotly ``Figure``: the Explorer's drawing, for papers.
+
+        Parameters
+        ----------
+        color : ``"mode"`` (splines dark, symbolic edges red, opacity by attribution score,
+            as the Explorer) or ``"score"`` (edges coloured by score, with a colour bar)
+        show_pruned : draw pruned edges (dotted grey)
+        scores : edge scores per layer; True (default) the stored ones or computed on the last
+            fit's inputs; False draws without
+        width_px : width in pixels; title : optional title
+
+        Returns
+        -------
+        plotly Figure; ``.write_image("net.png")`` (or ``.svg``, ``.pdf``) saves it, which
+        needs ``kaleido`` and a Chrome or Chromium browser (the error says what to install).
+        Needs ``import kan_widgets`` (core draws nothing itself). pykan's arguments
+        (``folder=...``, ``beta=...``) are refused with what to use instead.
+        """
+        options = dict(color=color, show_pruned=show_pruned, scores=scores, width_px=width_px,
+                       title=title)
+        return plot_model(self, options, pykan_args)
+
+    # ------------------------------------------------------------------ pykan's spellings
+    def train(self, mode=True, *args, **kwargs):
+        """torch's training-mode switch (``nn.Module.train``); pykan's
+        ``model.train(dataset, ...)`` is ``fit`` here, and says so."""
+        if args or kwargs or not isinstance(mode, bool):
+            raise train_hint()
+        return super().train(mode)
+
+    def __getattr__(self, name):
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            raise missing_attribute(type(self).__name__, name) from None
