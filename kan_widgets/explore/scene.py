@@ -294,7 +294,7 @@ def formula_text(model, variables=None, outputs=None, digits=4) -> FormulaText:
     from .. import symbolic
 
     n_spline = len(model.edges("spline"))
-    outputs = list(outputs) if outputs else [f"y_{j + 1}" for j in range(model.width[-1])]
+    outputs = output_symbols(outputs, variables, model.width[-1])
     try:
         exprs = list(symbolic.formula(model, variables=variables, digits=digits))
     except Exception as err:  # the symbolic layer says why (spline edges, unknown names, ...)
@@ -309,13 +309,32 @@ def formula_text(model, variables=None, outputs=None, digits=4) -> FormulaText:
     if syms:
         names = " ".join(s.name for s in syms)
         sym_src += f"{', '.join(s.name for s in syms)}{',' * (len(syms) == 1)} = symbols({names!r})\n"
-    sym_src += "\n".join(f"{_py_name(o)} = {sympy.sstr(e)}" for o, e in zip(outputs, exprs)) + "\n"
+    sym_src += "\n".join(f"{o} = {sympy.sstr(e)}" for o, e in zip(outputs, exprs)) + "\n"
     py_src = symbolic.to_source(exprs if len(exprs) > 1 else exprs[0],
                                 variables=list(variables) if variables else None,
                                 backend="numpy", name="kan_formula")
     return FormulaText(f"$${tex}$$", sym_src, py_src, "", n_spline)
 
 
-def _py_name(name: str) -> str:
-    out = "".join(c if c.isalnum() or c == "_" else "_" for c in name)
-    return out if out and not out[0].isdigit() else f"y_{out}"
+def output_symbols(outputs, variables, n_out: int) -> list[str]:
+    """Names for the left-hand sides of the formula: the data's output names where they are
+    identifiers (``y``, ``price``); else ``y`` (``y_1 .. y_n`` for several outputs), or ``f``
+    when an input is already called ``y``. An output named by the formula that generated the
+    data (``exp(sin(pi*x) + y**2)``) is such a case: it is the right-hand side, not a name.
+    """
+    taken = {str(v) for v in (variables or [])}
+    given = [str(o) for o in outputs] if outputs else []
+    if len(given) == n_out and all(_is_name(o) and o not in taken for o in given) \
+            and len(set(given)) == n_out:
+        return given
+    for base in ("y", "f", "out"):
+        names = [base] if n_out == 1 else [f"{base}_{j + 1}" for j in range(n_out)]
+        if not taken & set(names):
+            return names
+    return [f"out_{j + 1}_" for j in range(n_out)]
+
+
+def _is_name(name: str) -> bool:
+    import keyword
+
+    return name.isidentifier() and not keyword.iskeyword(name)
