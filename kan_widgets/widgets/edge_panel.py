@@ -3,7 +3,7 @@ candidates with the loss each would give, and Fix / Prune / Restore."""
 
 from __future__ import annotations
 
-import math
+import html
 import threading
 import time
 
@@ -13,16 +13,26 @@ import plotly.graph_objects as go
 
 from ..core.functions import function_names
 from ..explore.scene import candidate_curve
-from ._explorer_common import button, guard
-from ._plotly import update_figure
+from ._explorer_common import button, fmt, guard, nowrap, set_enabled, short
+from ._plotly import sync_state, update_figure
 
 __all__ = ["EdgePanel"]
 
 PICK = "(pick a function)"
+PLACEHOLDER = "Click an edge of the network to see its function here"
+TITLE_EMPTY = "<b>Click an edge</b> of the network to inspect it."
+WHY_TRAINING = "training is running (Stop it first)"
+_fmt = fmt
 
 
-def _fmt(v: float, spec: str = ".3g") -> str:
-    return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else format(v, spec)
+def nowrap_html(markup: str) -> str:
+    """Already escaped ``markup`` kept on one line."""
+    return f"<span class='kw-nowrap'>{markup}</span>"
+# the figure with nothing selected: no axes, a line saying what to do
+_EMPTY_LAYOUT = {"xaxis.visible": False, "yaxis.visible": False, "showlegend": False}
+_FULL_LAYOUT = {"xaxis.visible": True, "yaxis.visible": True, "showlegend": True}
+_NOTE = dict(text=PLACEHOLDER, showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5,
+             font=dict(size=13, color="rgb(110,110,110)"))
 
 
 class EdgePanel:
@@ -36,7 +46,9 @@ class EdgePanel:
     suggestions : Select of the ranked candidates (CSS class ``kw-suggestions``); its value is
         the function name
     manual : Dropdown of every library function, for a pick outside the suggestions
-    fix_button, prune_button, restore_button : Fix, Prune, Restore
+    fix_button, prune_button, restore_button : Fix, Prune, Restore (disabled while training,
+        and where they do not apply; the tooltip then says why)
+    pick_info : HTML with the chosen function's r² and the RMSE the model would have with it
     prune_note : HTML (CSS ``kw-prune-note``), set while the selected edge is among those the
         threshold's Prune weak edges would remove
     choice : the function name Fix will use (the last one picked in either list)
@@ -45,7 +57,7 @@ class EdgePanel:
         suggestions were shown, and until the loss previews were too
     """
 
-    def __init__(self, session, topk=5, width_px=400):
+    def __init__(self, session, topk=5, width_px=None):
         self.session = session
         self.topk = topk
         self.choice = None
@@ -54,7 +66,10 @@ class EdgePanel:
         self._lock = threading.RLock()
         self._fits = []
         self._updating = False  # our own writes to the lists must not count as picks
-        self.title = widgets.HTML("<b>Click an edge</b> of the network to inspect it.")
+        self._mode = None  # mode of the edge shown ("spline", "symbolic", "pruned") or None
+        # what the previews measure: test RMSE when the data has a test split
+        self._rmse = "test RMSE" if getattr(session, "X_test", None) is not None else "RMSE"
+        self.title = widgets.HTML(TITLE_EMPTY)
         self.title.add_class("kw-edge-title")
         hist = dict(color="rgba(100,120,160,0.25)")
         self.figure = go.FigureWidget(data=[
@@ -66,20 +81,27 @@ class EdgePanel:
             go.Scatter(x=[], y=[], mode="lines", name="candidate",
                        line=dict(color="rgb(200,30,90)", width=2, dash="dash")),
         ], layout=go.Layout(
-            width=width_px, height=290, margin=dict(l=50, r=10, t=10, b=40), showlegend=True,
+            **(dict(autosize=True) if width_px is None else dict(width=width_px)),
+            height=220, margin=dict(l=46, r=8, t=8, b=36), showlegend=True,
             legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0), bargap=0,
             yaxis2=dict(overlaying="y", side="right", visible=False, fixedrange=True),
             xaxis=dict(title=dict(text="input")), yaxis=dict(title=dict(text="φ(x)")),
             plot_bgcolor="white"))
-        self.header = widgets.HTML("<pre class='kw-mono'>function      r²       cx  loss if fixed</pre>")
+        self.figure._config = {**self.figure._config, "displayModeBar": False}
+        update_figure(self.figure, [], _EMPTY_LAYOUT)
+        self._placeholder(True)
+        self.header = widgets.HTML(f"<pre class='kw-mono'>{self._header()}</pre>")
+        self.header.add_class("kw-suggestions-header")
         self.suggestions = widgets.Select(options=[], rows=self.topk, layout={"width": "100%"})
         self.suggestions.add_class("kw-suggestions")
         self.manual = widgets.Dropdown(options=[PICK, *function_names()], value=PICK,
-                                       description="or any:", layout={"width": "50%"})
+                                       description="or any:",
+                                       style={"description_width": "46px"})
         self.manual.add_class("kw-manual")
         self.pick_info = widgets.HTML("")
         self.prune_note = widgets.HTML("")
         self.prune_note.add_class("kw-prune-note")
+        self.pick_info.add_class("kw-pick-info")
         self.fix_button = button("Fix", "kw-fix", "Fix the edge to the chosen function",
                                  "success")
         self.prune_button = button("Prune", "kw-prune", "Mask this edge", "warning")
@@ -90,17 +112,22 @@ class EdgePanel:
         self.restore_button.on_click(guard(lambda b: session.restore(), session, "restore"))
         self.suggestions.observe(guard(self._on_suggestion, session, "pick"), "value")
         self.manual.observe(guard(self._on_manual, session, "pick"), "value")
-        self.widget = widgets.VBox([
-            self.title, self.prune_note, self.figure, self.header, self.suggestions,
-            widgets.HBox([self.manual, self.pick_info]),
-            widgets.HBox([self.fix_button, self.prune_button, self.restore_button]),
-        ], layout={"width": f"{width_px + 10}px"})
+        actions = widgets.Box([self.manual, self.fix_button, self.prune_button,
+                               self.restore_button])
+        actions.add_class("kw-row")
+        self.widget = widgets.VBox([self.title, self.prune_note, self.figure, self.header, self.suggestions,
+                                    self.pick_info, actions])
         self.widget.add_class("kw-edge-panel")
         session.observe(guard(lambda ch: self.refresh(), session, "edge panel"),
                         ["selected", "revision"])
+        session.observe(guard(lambda ch: self._update_buttons(), session, "edge panel"),
+                        "training")
         session.observe(guard(lambda ch: self.show_prune_note(), session, "edge panel"),
                         ["selected", "preview"])
         self.refresh()
+
+    def _header(self):
+        return f"{'function':<12} {'r²':>8}  {'cx':>3}  {self._rmse} if fixed"
 
     # ------------------------------------------------------------------ actions
     def pick(self, name):
@@ -137,8 +164,11 @@ class EdgePanel:
         finally:
             self._updating = False
         loss = "…" if loss is None else _fmt(loss)  # None: the preview is on its way
+        # each part is unbreakable: the line wraps between parts, never inside a number
+        r2 = _fmt(fit.r2, ".4f") if fit is not None else ""
         self.pick_info.value = ("" if fit is None else
-                                f"&nbsp;{name}: r² {_fmt(fit.r2, '.4f')}, loss → {loss}")
+                                f"{nowrap(name + ':')} {nowrap('r² ' + r2)} · "
+                                f"{nowrap(f'{self._rmse} if fixed → {loss}')}")
 
     def fix(self, name=None):
         """Fix the selected edge to ``name`` (default: the current choice)."""
@@ -173,8 +203,9 @@ class EdgePanel:
             fits = list(s.suggestions(e, self.topk)) if det.mode != "pruned" else []
         what = {"spline": "spline", "pruned": "pruned",
                 "symbolic": f"symbolic: {det.function} (r² {_fmt(det.r2, '.4f')})"}[det.mode]
-        title = (f"<b>edge {e}</b> &nbsp; {det.src_name} → {det.dst_name} &nbsp;·&nbsp; {what}"
-                 f" &nbsp;·&nbsp; score {_fmt(det.score)}")
+        src, dst = (html.escape(short(n)) for n in (det.src_name, det.dst_name))
+        title = (f"<b>edge {e}</b> &nbsp; {nowrap_html(f'{src} → {dst}')} &nbsp;·&nbsp; {what}"
+                 f" &nbsp;·&nbsp; {nowrap('score ' + _fmt(det.score))}")
         counts, edges_ = (np.histogram(det.sample_x, bins=30) if len(det.sample_x)
                           else (np.array([]), np.array([0.0])))
         # the best candidate is drawn at once; Fix uses it unless another one is picked
@@ -190,12 +221,12 @@ class EdgePanel:
                 (curve, {"x": det.curve_x, "y": det.curve_y, "name": det.function or det.mode}),
                 (cand, self._cand_props(best, det.curve_x)),
             ], {"yaxis2.range": [0, 4 * max(counts.max(initial=1), 1)],
-                "xaxis.title.text": det.src_name})
+                "xaxis.title.text": short(det.src_name, 40), **_FULL_LAYOUT})
+            self._placeholder(False)
             self._set_options(fits, [None] * len(fits))
             self._show_choice(best.name if best else None, best, None)
-            self.fix_button.disabled = det.mode == "pruned"
-            self.prune_button.disabled = det.mode == "pruned"
-            self.restore_button.disabled = det.mode == "spline"
+            self._mode = det.mode
+            self._update_buttons()
             self.fill_count += 1
         self.last_fill_s = time.perf_counter() - t0
         if not fits:
@@ -231,15 +262,44 @@ class EdgePanel:
         try:
             self.suggestions.options = [
                 (f"{f.name:<12} {_fmt(f.r2, '.5f'):>8}  {f.complexity:>3}  "
-                 f"{'…' if loss is None else _fmt(loss):>9}", f.name)
+                 f"{'…' if loss is None else _fmt(loss)}", f.name)
                 for f, loss in zip(fits, losses)]
         finally:
             self._updating = False
 
+    def _placeholder(self, show):
+        """The note saying what to do, in place of the empty plot (one relayout, if any)."""
+        lay = self.figure.layout
+        if bool(lay.annotations) == show:
+            return
+        with self.figure.batch_update():
+            lay.annotations = [_NOTE] if show else []
+        sync_state(self.figure)
+
+    def _update_buttons(self):
+        """Enable Fix / Prune / Restore where they apply; a disabled one says why."""
+        mode, training = self._mode, self.session.training
+        with self._lock, self.widget.hold_sync():
+            for b, ok, why in [
+                (self.fix_button, mode in ("spline", "symbolic"),
+                 "the edge is pruned: Restore it first"),
+                (self.prune_button, mode in ("spline", "symbolic"), "the edge is already pruned"),
+                (self.restore_button, mode in ("symbolic", "pruned"),
+                 "the edge is a spline already"),
+            ]:
+                if mode is None:
+                    set_enabled(b, False, "click an edge of the network first")
+                elif training:
+                    set_enabled(b, False, WHY_TRAINING)
+                else:
+                    set_enabled(b, ok, why)
+
     def _clear(self):
         with self._lock, self.widget.hold_sync():
-            self.title.value = "<b>Click an edge</b> of the network to inspect it."
-            update_figure(self.figure, [(tr, {"x": [], "y": []}) for tr in self.figure.data])
+            self.title.value = TITLE_EMPTY
+            update_figure(self.figure, [(tr, {"x": [], "y": []}) for tr in self.figure.data],
+                          _EMPTY_LAYOUT)
+            self._placeholder(True)
             self._updating = True
             try:
                 self.suggestions.options = []
@@ -248,5 +308,5 @@ class EdgePanel:
                 self._updating = False
             self._fits, self.choice = [], None
             self.pick_info.value = ""
-            for b in (self.fix_button, self.prune_button, self.restore_button):
-                b.disabled = True
+            self._mode = None
+            self._update_buttons()

@@ -7,16 +7,19 @@ access to a panel), and every button has a method twin used by scripts and tests
 Automation hooks (stable): CSS class ``kw-explorer`` on the root; ``kw-network``,
 ``kw-edge-panel``, ``kw-train-panel``, ``kw-formula``, ``kw-history``, ``kw-message`` on the
 panels; the clickable cell of each edge is the plotly trace named ``edge l,i,j``; buttons are
-labelled Fix, Prune, Restore, Train, Stop, Undo, Redo. Also: ``kw-message-undo`` (the Undo
-shown next to a message saying the loss got 10x worse), ``kw-actions`` (prune by threshold,
-refine / coarsen, auto-symbolic, node, save; see ``ActionsPanel``), ``kw-play``, ``kw-step``,
-``kw-reset``, ``kw-step-counter``, ``kw-preset``, ``kw-data-view`` (predicted vs true; for
-one input the fitted function over the samples), and the plotly traces ``nodes l`` (the
-clickable dots of node-layer ``l``).
+labelled Fix, Prune, Restore, Train, Stop, Undo, Redo. Also: ``kw-toolbar`` (Undo, Redo,
+History and the message), ``kw-history-popup`` (the list of steps), ``kw-edge-title``,
+``kw-pick-info``, ``kw-formula-math``, ``kw-copy-status``, ``kw-train-status``,
+``kw-message-undo`` (the Undo shown next to a message saying the loss got 10x worse),
+``kw-actions`` (prune by threshold, refine / coarsen, auto-symbolic, node, save; see
+``ActionsPanel``), ``kw-play``, ``kw-step``, ``kw-reset``, ``kw-step-counter``,
+``kw-preset``, ``kw-data-view`` (predicted vs true; for one input the fitted function over
+the samples), and the plotly traces ``nodes l`` (the clickable dots of node-layer ``l``).
 
 Never stale: when displayed in a kernel the Explorer polls its model after every executed
 cell (``kernel_sync.watch_cells``), and every click polls first; a change made outside
-becomes an undoable "changed outside the Explorer" step.
+becomes an undoable "changed outside the Explorer" step. A disabled button's tooltip says
+why.
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ import warnings
 import ipywidgets as widgets
 
 from ..explore.session import Session
-from ._explorer_common import STYLE, button, guard
+from ._explorer_common import button, guard, style_widget
+from ._fit import FitPlots
 from .data_panel import DataPanel
 from .edge_panel import EdgePanel
 from .formula_panel import FormulaPanel
@@ -50,7 +54,9 @@ class Explorer:
     ----------
     model : KAN, changed in place by the actions (undo restores it bit for bit)
     data : Dataset (or pykan dict) to train on and to measure the loss; None to only look
-    network_width : pixels of the network plot
+    network_width : pixels of the network plot; None (default) fills the width the layout
+        gives it (the Explorer uses the width of the output area: two columns from ~760 px,
+        three from ~1240 px)
     **session_kw : passed to ``Session`` (``max_history``, ``live_interval``)
 
     Attributes
@@ -71,13 +77,13 @@ class Explorer:
     >>> ex.select((0, 1, 0)); ex.fix_symbolic((0, 1, 0), "sin"); ex.undo()
     """
 
-    def __init__(self, model, data=None, network_width=500, **session_kw):
+    def __init__(self, model, data=None, network_width=None, **session_kw):
         self.session = Session(model, data, **session_kw)
         self._network_width = network_width
         self._widget = None
 
     @classmethod
-    def load(cls, path, network_width=500, **session_kw):
+    def load(cls, path, network_width=None, **session_kw):
         """Reopen a session saved with ``save`` (or the Save button): same model, data, undo
         history and selection. The file holds plain data and tensors; nothing in it runs."""
         ex = cls.__new__(cls)
@@ -117,21 +123,24 @@ class Explorer:
         self._message_undo.on_click(guard(lambda b: s.undo(), s, "undo"))
         s.observe(lambda ch: self._show_message(), ["message", "message_level", "worse"])
         self._show_message()
-        left = widgets.VBox([self._network.widget, self._formula_panel.widget,
-                             self._data_panel.widget],
-                            layout={"width": f"{self._network_width + 10}px"})
-        right = widgets.VBox([self._edge_panel.widget, self._train_panel.widget,
-                              self._history_panel.widget], layout={"width": "420px"})
-        # the right column wraps below the network when the output area is too narrow
-        message = widgets.HBox([self._message_undo, self._message])
-        self._widget = widgets.VBox([widgets.HTML(STYLE), message,
-                                     widgets.HBox([left, right], layout={"flex_flow": "row wrap"})])
+        # Undo / Redo and the message on top; the message keeps two lines of room, so one
+        # appearing does not move anything (sizes and the grid are in STYLE)
+        toolbar = widgets.Box([self._history_panel.widget, self._message_undo, self._message])
+        toolbar.add_class("kw-toolbar")
+        grid = widgets.Box([toolbar, self._network.widget, self._edge_panel.widget,
+                            self._formula_panel.widget, self._train_panel.widget,
+                            self._data_panel.widget])
+        grid.add_class("kw-grid")
+        # FitPlots: the figures follow their boxes' widths as the grid reflows
+        self._widget = widgets.VBox([style_widget(), FitPlots(), grid])
         self._widget.add_class("kw-explorer")
 
     def _show_message(self):
         s = self.session
-        self._message.value = (f"<span class='kw-msg-{s.message_level}'>"
-                               f"{html.escape(s.message)}</span>")
+        text = html.escape(s.message)
+        # two lines at most (STYLE); the whole text is the tooltip
+        self._message.value = (f"<span class='kw-msg-{s.message_level}' title=\"{text}\">"
+                               f"{text}</span>")
         self._message_undo.layout.display = None if s.worse else "none"
 
     def _part(self, name):

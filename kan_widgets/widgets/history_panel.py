@@ -8,19 +8,23 @@ import threading
 
 import ipywidgets as widgets
 
-from ._explorer_common import button, guard
+from ._explorer_common import button, guard, set_enabled
 
 __all__ = ["HistoryPanel"]
 
 
 class HistoryPanel:
-    """Steps of ``session.undo_history`` (undone ones struck through) and Undo / Redo.
+    """Undo / Redo, and the steps of ``session.undo_history`` (undone ones struck through) in
+    a list that opens below the History button.
 
     Attributes
     ----------
-    widget : the panel (CSS class ``kw-history``)
-    list : HTML table of steps
-    undo_button, redo_button : Undo, Redo
+    widget : the panel (CSS class ``kw-history``): a toolbar-sized row
+    list : HTML table of steps (CSS class ``kw-history-list``), inside ``popup``
+    popup : the box that shows ``list`` (CSS class ``kw-history-popup``), hidden until the
+        History button opens it
+    undo_button, redo_button, list_button : Undo, Redo, History (toggles ``popup``); Undo and
+        Redo name the step they act on in their tooltip
     """
 
     def __init__(self, session, max_rows=12):
@@ -31,16 +35,31 @@ class HistoryPanel:
         self.list.add_class("kw-history-list")
         self.undo_button = button("Undo", "kw-undo", "Undo the last action")
         self.redo_button = button("Redo", "kw-redo", "Redo the last undone action")
+        self.list_button = button("History ▾", "kw-history-button",
+                                  "Show the list of actions and the RMSE after each")
         self.undo_button.on_click(guard(lambda b: session.undo(), session, "undo"))
         self.redo_button.on_click(guard(lambda b: session.redo(), session, "redo"))
-        self.widget = widgets.VBox([
-            widgets.HTML("<div class='kw-panel-title'>History</div>"), self.list,
-            widgets.HBox([self.undo_button, self.redo_button]),
-        ])
+        self.list_button.on_click(guard(lambda b: self.toggle_list(), session, "history"))
+        self.popup = widgets.VBox([self.list], layout={"display": "none"})
+        self.popup.add_class("kw-history-popup")
+        self.widget = widgets.Box([self.undo_button, self.redo_button, self.list_button,
+                                   self.popup])
         self.widget.add_class("kw-history")
         session.observe(guard(lambda ch: self.refresh(), session, "history"),
                         ["revision", "training"])
         self.refresh()
+
+    @property
+    def list_open(self) -> bool:
+        return self.popup.layout.display != "none"
+
+    def toggle_list(self, show=None):
+        """Open (``show=True``), close or toggle the list of steps."""
+        show = not self.list_open if show is None else bool(show)
+        with self._lock, self.widget.hold_sync():
+            self.popup.layout.display = None if show else "none"
+            self.list_button.description = "History ▴" if show else "History ▾"
+        return self
 
     def refresh(self):
         s = self.session
@@ -56,9 +75,17 @@ class HistoryPanel:
                         f"<td style='text-align:right;padding-left:1em'>{loss}</td></tr>")
             if n == 0 and len(shown) < len(steps):
                 rows.append("<tr><td>…</td><td></td></tr>")
+        rmse = "test RMSE" if getattr(s, "X_test", None) is not None else "RMSE"
         table = ("<table class='kw-mono'><tr><th style='text-align:left'>step</th>"
-                 "<th style='text-align:right'>loss</th></tr>" + "".join(rows) + "</table>")
+                 f"<th style='text-align:right'>{rmse}</th></tr>" + "".join(rows) + "</table>")
+        done = [step for step, applied in steps if applied and step.kind != "start"]
+        undone = [step for step, applied in steps if not applied]
         with self._lock, self.widget.hold_sync():
             self.list.value = table
-            self.undo_button.disabled = busy or not can_undo
-            self.redo_button.disabled = busy or not can_redo
+            for b, able, what, none in [
+                    (self.undo_button, can_undo, done[-1].label if done else "", "nothing to undo"),
+                    (self.redo_button, can_redo, undone[0].label if undone else "",
+                     "nothing to redo")]:
+                b._kw_tooltip = f"{b.description}: {what}" if what else b.description
+                set_enabled(b, not busy and able,
+                            "training is running (Stop it first)" if busy else none)

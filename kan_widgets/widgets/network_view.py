@@ -24,7 +24,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..explore.scene import ALPHA_LEVELS
-from ._explorer_common import guard
+from ._explorer_common import guard, short
 from ._plotly import sync_state, update_figure
 
 __all__ = ["NetworkView", "MODE_COLORS"]
@@ -34,8 +34,12 @@ SELECT_COLOR = "rgb(255, 140, 0)"
 PREVIEW_COLOR = "rgb(220, 40, 40)"
 CELL_FILL = "rgba(100, 110, 130, 0.06)"
 STACK_STYLE = """<style>
+.kw-network > .kw-stack-style { display: none; }
 .kw-network-cells { position: relative; z-index: 2; }
 .kw-network-curves { position: relative; z-index: 1; pointer-events: none; }
+.kw-network-scroll > .widget-gridbox { flex: 1 1 auto; min-width: 0; }
+.kw-network-cells, .kw-network-curves { min-width: 0; }
+.kw-network-cells > *, .kw-network-curves > * { flex: 1 1 auto; min-width: 0; }
 </style>"""
 
 
@@ -49,7 +53,8 @@ class NetworkView:
     Parameters
     ----------
     session : explore.Session
-    width_px : figure width in pixels
+    width_px : figure width in pixels; None (default) fills the width of the panel, and
+        the figures follow it when it changes
 
     Attributes
     ----------
@@ -58,11 +63,12 @@ class NetworkView:
         ``nodes l`` (point ``i`` = node ``i``: a click selects the node); the selection is its
         ``layout.shapes`` (edge box, edge curve, node ring)
     curves : the FigureWidget below: curve groups, ``pruned``, ``prune preview``, nodes
-    widget : the panel (CSS class ``kw-network``)
+    widget : the panel (CSS class ``kw-network``); a network taller than the window leaves
+        scrolls inside it (``kw-network-scroll``)
     redraw_count : number of full redraws so far (for tests and benchmarks)
     """
 
-    def __init__(self, session, width_px=640):
+    def __init__(self, session, width_px=None):
         self.session = session
         lay = session.layout
         self._lock = threading.RLock()  # two threads (a click, a training step) may redraw
@@ -104,7 +110,8 @@ class NetworkView:
                          for n, name in enumerate(["pruned", "preview"])}
         nx = np.concatenate(lay.node_x)
         ny = np.concatenate(lay.node_y)
-        labels = [s for row in lay.node_labels for s in row]
+        # long names (an output named by its formula) are cut: they would cover the cells
+        labels = [short(s) for row in lay.node_labels for s in row]
         n_in, n_out = lay.width[0], lay.width[-1]
         pos = (["bottom center"] * n_in + ["middle right"] * (len(labels) - n_in - n_out)
                + ["top center"] * n_out)
@@ -116,11 +123,14 @@ class NetworkView:
                                  textposition=pos, textfont=dict(size=12),
                                  marker=dict(size=9, color="rgb(31,41,55)"), **quiet))
         rx, ry, rt = zip(*lay.row_labels)
+        rt = [short(t, 10) for t in rt]
         curves.append(go.Scatter(x=rx, y=ry, mode="text", text=rt, name="rows",
                                  textposition="middle left",
                                  textfont=dict(size=10, color="rgb(110,110,110)"), **quiet))
         axis = dict(visible=False, fixedrange=True)
-        base = dict(width=width_px, height=lay.height_px, margin=dict(l=8, r=8, t=8, b=8),
+        size = (dict(autosize=True) if width_px is None
+                else dict(autosize=False, width=int(width_px)))
+        base = dict(**size, height=lay.height_px, margin=dict(l=8, r=8, t=8, b=8),
                     xaxis=dict(range=list(lay.x_range), **axis),
                     yaxis=dict(range=list(lay.y_range), **axis), dragmode=False,
                     showlegend=False)
@@ -148,10 +158,15 @@ class NetworkView:
         top.add_class("kw-network-cells")
         below = widgets.Box([self.curves], layout={"grid_area": "1 / 1 / 2 / 2"})
         below.add_class("kw-network-curves")
+        cols = "minmax(0, 1fr)" if width_px is None else f"{int(width_px)}px"
         stack = widgets.GridBox([top, below], layout={
-            "grid_template_columns": f"{width_px}px", "grid_template_rows": f"{lay.height_px}px"})
+            "grid_template_columns": cols, "grid_template_rows": f"{lay.height_px}px"})
+        scroll = widgets.Box([stack])
+        scroll.add_class("kw-network-scroll")
         # the stacking rules travel with the view, so a custom layout of panels keeps them
-        self.widget = widgets.VBox([widgets.HTML(STACK_STYLE), stack])
+        css = widgets.HTML(STACK_STYLE)
+        css.add_class("kw-stack-style")
+        self.widget = widgets.VBox([css, scroll])
         self.widget.add_class("kw-network")
         # a drawing error is shown in the message area, never raised into the command
         session.observe(guard(lambda ch: self.redraw(), session, "redraw"), "revision")

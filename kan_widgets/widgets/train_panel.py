@@ -12,7 +12,7 @@ import ipywidgets as widgets
 import plotly.graph_objects as go
 
 from ..explore.checks import TRAIN_FIELDS, read_int
-from ._explorer_common import button, guard
+from ._explorer_common import button, guard, set_enabled
 from ._plotly import update_figure
 from .actions_panel import ActionsPanel
 from .fields import CheckedField
@@ -41,14 +41,14 @@ class TrainPanel:
     actions : the ``ActionsPanel`` (threshold, Prune weak edges, grid, Refine / Coarsen,
         library, Auto-symbolic, node, Save); its controls are also attributes here (``grid``,
         ``threshold``, ``refine_button``, ``auto_button``, ``prune_button``)
-    loss_figure : FigureWidget of train and test RMSE per step (log scale)
+    loss_figure : FigureWidget of train and test RMSE per step (log scale, decades labelled)
     status : HTML with the model's last training numbers (CSS class ``kw-train-status``)
     """
 
     PLAY_STEPS = 100_000  # Play trains until Stop (or this many steps)
     PRESETS = {"fit": 0.0, "sparsify": 1e-2}
 
-    def __init__(self, session, width_px=400):
+    def __init__(self, session, width_px=None):
         self.session = session
         self._lock = threading.RLock()
         self._t0 = None
@@ -95,22 +95,30 @@ class TrainPanel:
         self.loss_figure = go.FigureWidget(data=[
             go.Scatter(x=[], y=[], mode="lines", name="train"),
             go.Scatter(x=[], y=[], mode="lines", name="test"),
-        ], layout=go.Layout(width=width_px, height=220, margin=dict(l=50, r=10, t=10, b=35),
-                            yaxis=dict(type="log", title=dict(text="RMSE"), exponentformat="e"),
-                            xaxis=dict(title=dict(text="step")), plot_bgcolor="white",
-                            legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0)))
-        self.loss_figure.layout.yaxis.gridcolor = "rgb(230,230,230)"
+        ], layout=go.Layout(
+            **(dict(autosize=True) if width_px is None else dict(width=width_px)),
+            height=200, margin=dict(l=50, r=10, t=10, b=35),
+            # decades only: no "2" and "5" between them (they read as values)
+            yaxis=dict(type="log", title=dict(text="RMSE"), exponentformat="e",
+                       minorloglabels="none", gridcolor="rgb(230,230,230)"),
+            xaxis=dict(title=dict(text="step")), plot_bgcolor="white",
+            legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0)))
+        self.loss_figure._config = {**self.loss_figure._config, "displayModeBar": False}
         self.status = widgets.HTML("")
         self.status.add_class("kw-train-status")
-        grid2 = widgets.GridBox([self.steps.widget, self.opt, self.lr.widget, self.lamb.widget,
-                                 self.lamb_entropy.widget, self.preset, self.seed.widget],
-                                layout={"grid_template_columns": "repeat(2, 195px)"})
-        self.widget = widgets.VBox([
-            widgets.HTML("<div class='kw-panel-title'>Train</div>"), grid2,
-            widgets.HBox([self.train_button, self.stop_button, self.play_button,
-                          self.step_button, self.reset_button, self.counter]),
-            self.loss_figure, self.status, self.actions.widget,
-        ])
+        title = widgets.HTML("<div class='kw-panel-title'>Train</div>")
+        fields = widgets.Box([self.steps.widget, self.opt, self.lr.widget, self.lamb.widget,
+                              self.lamb_entropy.widget, self.preset, self.seed.widget])
+        fields.add_class("kw-row")
+        buttons = widgets.Box([title, self.train_button, self.stop_button, self.play_button,
+                               self.step_button, self.reset_button, self.counter])
+        buttons.add_class("kw-row")
+        # the buttons first: they stay in view on a short screen, the fields wrap below
+        controls = widgets.VBox([buttons, fields, self.status, self.actions.widget])
+        controls.add_class("kw-train-controls")
+        loss_box = widgets.VBox([self.loss_figure])
+        loss_box.add_class("kw-loss-box")
+        self.widget = widgets.Box([controls, loss_box])
         self.widget.add_class("kw-train-panel")
         s.observe(guard(lambda ch: self.redraw(), s, "loss curve"), ["revision", "live"])
         s.observe(guard(self._on_training, s, "train panel"), "training")
@@ -149,11 +157,14 @@ class TrainPanel:
     def _set_buttons(self):
         running = self.session.training
         invalid = not all(f.valid for f in (self.steps, self.lr, self.lamb, self.lamb_entropy))
+        busy = "training is running (Stop it first)"
         with self.widget.hold_sync():
-            self.stop_button.disabled = not running
+            set_enabled(self.stop_button, running, "no training is running")
             for b in (self.train_button, self.play_button, self.step_button):
-                b.disabled = running or invalid
-            self.reset_button.disabled = running or not self.seed.valid
+                set_enabled(b, not (running or invalid),
+                            busy if running else "a training field is invalid (see its reason)")
+            set_enabled(self.reset_button, not (running or not self.seed.valid),
+                        busy if running else "the seed is invalid")
 
     def _on_opt(self, change):
         # LBFGS wants lr ~ 1, Adam ~ 1e-2: switch the default along unless the user set one

@@ -3,6 +3,7 @@ through the trace's click handler, and what each panel then shows."""
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 
@@ -89,7 +90,10 @@ def test_pick_a_candidate_then_fix_changes_model_and_formula(ex):
     second = ep.suggestions.options[1][1]
     ep.suggestions.value = second  # the user picks the second suggestion
     assert ep.choice == second and second in ep.figure.data[3].name
-    assert "loss →" in ep.pick_info.value
+    # the preview says what it measures, and its number is never broken across lines
+    assert re.search(r"<span class='kw-nowrap'>test RMSE if fixed → [0-9.e+-]+</span>",
+                     ep.pick_info.value)
+    assert "test RMSE if fixed" in ep.header.value
     ep.fix_button.click()
     assert ex.model.edge_mode((0, 0, 2)) == "symbolic"
     assert ex.model.symbolic_fits_[(0, 0, 2)].name == second
@@ -180,25 +184,41 @@ def test_refine_and_auto_symbolic_buttons_then_copy_code(ex, toy):
     assert not ex.model.edges("spline")
     assert fp.math.value.startswith("$$") and "\\begin{aligned}" in fp.math.value
     fp.digits.value = 10
+    sent = []
+    fp.clipboard.send = sent.append  # what goes to the browser
     fp.python_button.click()
-    assert fp.code.layout.display is None and "def kan_formula" in fp.code.value
+    assert sent[-1]["kind"] == "copy" and sent[-1]["text"] == fp.text.python
+    assert "def kan_formula" in fp.code.value and fp.code.layout.display == "none"
+    assert "copying" in fp.copy_status.value
     ns = {}
-    exec(fp.code.value, ns)
+    exec(sent[-1]["text"], ns)
     X = toy.X_test[:20].double().numpy()
     want = ex.model.predict(toy.X_test[:20])[:, 0].double().numpy()
     assert ns["kan_formula"](X[:, 0], X[:, 1]) == pytest.approx(want, rel=1e-3, abs=1e-3)
+    # the browser answers: copied; the text area stays hidden
+    fp.clipboard._on_reply(fp.clipboard, {"kind": "copied", "id": sent[-1]["id"], "ok": True,
+                                          "error": ""}, [])
+    assert "Python source copied" in fp.copy_status.value and fp.code.layout.display == "none"
     fp.sympy_button.click()
-    assert fp.code.value.startswith("from sympy import *")
+    assert sent[-1]["text"].startswith("from sympy import *")
+    assert fp.code.value == sent[-1]["text"]
+    # refused (no permission, no clipboard API): the text area shows the source to copy
+    fp.clipboard._on_reply(fp.clipboard, {"kind": "copied", "id": sent[-1]["id"], "ok": False,
+                                          "error": "NotAllowedError"}, [])
+    assert "NotAllowedError" in fp.copy_status.value and fp.code.layout.display is None
+    # a second answer to the same request (a second view) is ignored
+    fp.clipboard._on_reply(fp.clipboard, {"kind": "copied", "id": sent[-1]["id"], "ok": True,
+                                          "error": ""}, [])
+    assert "NotAllowedError" in fp.copy_status.value
     # the box is what formula() rounds to: decimal places, not significant digits
     assert fp.digits.description == "decimals"
     fp.digits.value = 2
     fp.sympy_button.click()
-    import re
-
-    nums = re.findall(r"\d+\.\d+", fp.code.value.split("\n", 3)[-1])
+    nums = re.findall(r"\d+\.\d+", sent[-1]["text"].split("\n", 3)[-1])
     assert nums and all(len(v.split(".")[1]) <= 2 for v in nums)
-    ex.undo()  # back to splines: no formula, code hidden
+    ex.undo()  # back to splines: no formula, code hidden, Copy disabled with the reason
     assert fp.math.value.startswith("<i>") and fp.code.layout.display == "none"
+    assert fp.python_button.disabled and "still a spline" in fp.python_button.tooltip
 
 
 def test_errors_are_shown_in_the_message_area(ex):
@@ -272,3 +292,94 @@ def test_two_hundred_edges_redraw_by_mutating_traces():
     assert all(set(m) <= {"x", "y"} for m in msgs["curves"])
     assert [set(m) for m in msgs["cells"] if m] == [{"text"}]
     assert ex.session.layout.height_px <= 1100
+
+
+def test_empty_edge_panel_shows_a_placeholder_not_bare_axes(ex):
+    ep = ex.edge_panel
+    lay = ep.figure.layout
+    assert not lay.xaxis.visible and not lay.yaxis.visible
+    assert [a.text for a in lay.annotations] == [
+        "Click an edge of the network to see its function here"]
+    ex.select((0, 1, 3))
+    assert lay.xaxis.visible and lay.yaxis.visible and not lay.annotations
+    ex.select(None)
+    assert not lay.xaxis.visible and len(lay.annotations) == 1
+    # no panel has a fixed width: the figures follow the layout's columns
+    for fig in (ep.figure, ex.network.figure, ex.network.curves, ex.train_panel.loss_figure):
+        assert fig.layout.width is None and fig.layout.autosize
+
+
+def test_network_width_fixes_the_network_figures():
+    from kan_widgets.explore import Session
+    from kan_widgets.widgets.network_view import NetworkView
+
+    s = Session(KAN([2, 3, 1], seed=0))
+    nv = NetworkView(s, width_px=420)
+    assert nv.figure.layout.width == 420 == nv.curves.layout.width
+    assert not nv.figure.layout.autosize
+
+
+def test_buttons_are_disabled_while_training_and_say_why(ex):
+    ep, tp, hp = ex.edge_panel, ex.train_panel, ex.history_panel
+    assert ep.fix_button.disabled and "click an edge" in ep.fix_button.tooltip
+    ex.select((0, 1, 1))
+    assert not ep.fix_button.disabled and not ep.prune_button.disabled
+    assert ep.restore_button.disabled and "already" in ep.restore_button.tooltip
+    assert ep.fix_button.tooltip == "Fix the edge to the chosen function"
+    tp.steps.value = 100_000
+    tp.opt.value = "Adam"
+    tp.train_button.click()
+    try:
+        assert ex.session.training
+        for b in (ep.fix_button, ep.prune_button, ep.restore_button, tp.train_button,
+                  tp.play_button, tp.step_button, hp.undo_button):
+            assert b.disabled and "training is running" in b.tooltip, b.description
+        assert not tp.stop_button.disabled
+    finally:
+        tp.stop_button.click()
+        assert ex.session.wait(30)
+    assert not ep.fix_button.disabled and not ep.prune_button.disabled
+    assert ep.fix_button.tooltip == "Fix the edge to the chosen function"
+    assert tp.stop_button.disabled and "no training" in tp.stop_button.tooltip
+    assert not hp.undo_button.disabled and hp.undo_button.tooltip.startswith("Undo: train")
+
+
+def test_history_list_opens_below_its_button(ex):
+    hp = ex.history_panel
+    assert not hp.list_open and hp.popup.layout.display == "none"
+    hp.list_button.click()
+    assert hp.list_open and hp.list_button.description == "History ▴"
+    ex.select((0, 0, 0)).prune_edge()
+    assert "prune" in hp.list.value and "test RMSE" in hp.list.value
+    hp.list_button.click()
+    assert not hp.list_open
+    # toolbar: Undo / Redo / History and the message, on top of the grid
+    grid = ex.widget.children[-1]
+    assert "kw-grid" in grid._dom_classes
+    toolbar = grid.children[0]
+    assert "kw-toolbar" in toolbar._dom_classes
+    assert toolbar.children == (hp.widget, ex._message_undo, ex.message)
+
+
+def test_loss_axis_labels_decades_only(ex):
+    y = ex.train_panel.loss_figure.layout.yaxis
+    assert y.type == "log" and y.minorloglabels == "none"
+
+
+def test_formula_left_hand_side_is_a_name(ex, toy):
+    from kan_widgets.explore.scene import output_symbols
+
+    assert output_symbols(["y"], ["x_1", "x_2"], 1) == ["y"]
+    assert output_symbols(["price"], ["x", "y"], 1) == ["price"]
+    assert output_symbols(["exp(sin(pi*x) + y**2)"], ["x", "z"], 1) == ["y"]
+    assert output_symbols(["exp(sin(pi*x) + y**2)"], ["x", "y"], 1) == ["f"]
+    assert output_symbols(None, ["a"], 2) == ["y_1", "y_2"]
+    assert output_symbols(["a", "a"], ["x"], 2) == ["y_1", "y_2"]
+    ex.auto_symbolic(r2_threshold=0.0)
+    text = ex.formula()
+    # the toy data's output is called y, as is an input: the left-hand side is f
+    assert text.latex.startswith(r"$$\begin{aligned}f &= ")
+    assert "\nf = " in text.sympy and "exp_" not in text.sympy
+    ns = {}
+    exec(text.sympy, ns)
+    assert str(ns["f"].free_symbols) in ("{x, y}", "{y, x}")
