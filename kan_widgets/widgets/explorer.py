@@ -54,9 +54,11 @@ class Explorer:
     ----------
     model : KAN, changed in place by the actions (undo restores it bit for bit)
     data : Dataset (or pykan dict) to train on and to measure the loss; None to only look
-    network_width : pixels of the network plot; None (default) fills the width the layout
-        gives it (the Explorer uses the width of the output area: two columns from ~760 px,
-        three from ~1240 px)
+    network_width : pixels of the network plot (default 380, what the two-column layout of
+        JupyterLab at 1280 px with the file browser open has room for); None fills the
+        column (the other figures always do; the layout uses the width of the output area:
+        two columns from ~760 px, three from ~1240 px). A network resized in the browser
+        stops answering clicks (plotly 7.1), hence the fixed default.
     **session_kw : passed to ``Session`` (``max_history``, ``live_interval``)
 
     Attributes
@@ -77,13 +79,13 @@ class Explorer:
     >>> ex.select((0, 1, 0)); ex.fix_symbolic((0, 1, 0), "sin"); ex.undo()
     """
 
-    def __init__(self, model, data=None, network_width=None, **session_kw):
+    def __init__(self, model, data=None, network_width=380, **session_kw):
         self.session = Session(model, data, **session_kw)
         self._network_width = network_width
         self._widget = None
 
     @classmethod
-    def load(cls, path, network_width=None, **session_kw):
+    def load(cls, path, network_width=380, **session_kw):
         """Reopen a session saved with ``save`` (or the Save button): same model, data, undo
         history and selection. The file holds plain data and tensors; nothing in it runs."""
         ex = cls.__new__(cls)

@@ -305,8 +305,9 @@ def test_empty_edge_panel_shows_a_placeholder_not_bare_axes(ex):
     ex.select(None)
     assert not lay.xaxis.visible and len(lay.annotations) == 1
     # no panel has a fixed width: the figures follow the layout's columns
-    for fig in (ep.figure, ex.network.figure, ex.network.curves, ex.train_panel.loss_figure):
+    for fig in (ep.figure, ex.train_panel.loss_figure):
         assert fig.layout.width is None and fig.layout.autosize
+    assert ex.network.figure.layout.width == 380 == ex.network.curves.layout.width
 
 
 def test_network_width_fixes_the_network_figures():
