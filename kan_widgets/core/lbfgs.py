@@ -122,12 +122,14 @@ class LBFGS:
                 d, dirs, steps, rho, H_diag = g.neg(), [], [], [], 1.0
             else:
                 y, s = g - g_prev, d * t
-                ys = float(y.dot(s))
-                if ys > self.tolerance_ys:  # the one change against torch: a tunable threshold
+                ys, yy = float(y.dot(s)), float(y.dot(y))
+                # the one change against torch: a tunable threshold (and y.y > 0: a tiny y, as
+                # a saturated cross-entropy gives, can underflow to 0 in y.y but not in y.s)
+                if ys > self.tolerance_ys and yy > 0:
                     if len(dirs) == history:
                         dirs.pop(0), steps.pop(0), rho.pop(0)
                     dirs.append(y), steps.append(s), rho.append(1.0 / ys)
-                    H_diag = ys / float(y.dot(y))
+                    H_diag = ys / yy
                 # two-loop recursion, d = -H g; the scalars are Python floats (double), which
                 # saves a tensor operation per product on the small models KANs usually are
                 q = g.neg()

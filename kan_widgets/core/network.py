@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from .attribution import AttributionMixin
+from .classification import ClassifierMixin
 from .edges import EdgeId, as_edge
 from .io import IOMixin
 from .layer import KANLayer
@@ -24,7 +25,8 @@ from .validation import as_matrix, check_dtype, check_int, check_number, check_s
 __all__ = ["KAN"]
 
 
-class KAN(TrainingMixin, AttributionMixin, PruningMixin, SymbolicMixin, IOMixin, nn.Module):
+class KAN(TrainingMixin, ClassifierMixin, AttributionMixin, PruningMixin, SymbolicMixin, IOMixin,
+          nn.Module):
     """A Kolmogorov-Arnold Network.
 
     Every edge carries a learnable 1-D function
@@ -277,6 +279,7 @@ class KAN(TrainingMixin, AttributionMixin, PruningMixin, SymbolicMixin, IOMixin,
         """Root mean squared error of ``predict(X)`` against ``y``, over all samples and
         outputs: ``sqrt(mean((predict(X) - y) ** 2))``. A float; lower is better (not
         scikit-learn's higher-is-better ``score``). ``y``: (n, width[-1]) or (n,) for one output.
+        For a classifier (outputs are logits) use ``accuracy(X, labels)`` instead.
         """
         X, y = check_xy(X, y, self.width[0], self.width[-1], dtype=self.dtype,
                         device=self.device)

@@ -3,7 +3,9 @@
 
 ``fit`` reads as its four parts: the optimiser (``_optimizer``), the first layer's features
 cached across a step's evaluations (``_FirstLayerCache``), one step that is undone when it
-fails or diverges (``_Objective`` + ``_step``), and the record of the step (``_record``)."""
+fails or diverges (``_step``, minimising an objective of ``core.objectives``: a loss on data,
+cross-entropy on labels, or the user's own), and the record of the step
+(``objectives.record_step``)."""
 
 from __future__ import annotations
 
@@ -15,10 +17,27 @@ import torch
 
 from .grid import update_layer_grid
 from .lbfgs import LBFGS
+from .objectives import (
+    DataObjective,
+    UserObjective,
+    check_metrics,
+    check_objective_args,
+    forward_from_first,
+    record_step,
+    resolve_loss,
+)
 from .regularizer import first_layer_inputs, regularization
 from .threads import scoped
 from .transaction import Snapshot, atomic, non_finite_tensors, transaction
-from .validation import check_fit_args, check_int, check_xy, unpack_data
+from .validation import (
+    as_matrix,
+    check_fit_args,
+    check_int,
+    check_labels,
+    check_xy,
+    integer_labels,
+    unpack_data,
+)
 
 __all__ = ["TrainingMixin", "regularization", "FitDivergedWarning", "FitWorsenedWarning",
            "HISTORY_KEYS"]
@@ -40,9 +59,15 @@ class FitWorsenedWarning(RuntimeWarning):
 WORSE_FACTOR = 10.0
 
 
-def _far_worse(start: float, end: float, Y) -> bool:
+def _far_worse(start: float, end: float, Y, task="regression", n_out=1) -> bool:
     """``end`` more than ``WORSE_FACTOR`` times ``start`` and worse by a tenth of the spread
-    of the targets (a near-exact fit drifting by noise is not "far worse")."""
+    of the targets (a near-exact fit drifting by noise is not "far worse"); for
+    classification, a cross-entropy also above chance's ``log(C)``; never for an objective
+    (its scale is the user's)."""
+    if task == "objective":
+        return False
+    if task == "classification":
+        return end > WORSE_FACTOR * start and end > math.log(max(2, n_out))
     spread = float(Y.std()) if Y.numel() > 1 else 0.0
     return math.isfinite(start) and end > WORSE_FACTOR * start and end - start > 0.1 * spread
 
@@ -92,40 +117,6 @@ class _FirstLayerCache:
         return hit[3]
 
 
-def _forward_from_first(model, x, first):
-    """``model(x)`` given the first layer's cached features of ``x``."""
-    layer0 = model.layers[0]
-    pred = layer0.node_affine(layer0.edge_sum(x, first.feats))
-    for layer in model.layers[1:]:
-        pred = layer(pred)
-    return pred
-
-
-class _Objective:
-    """``loss_fn(pred, y) + lamb * reg``; keeps the terms of its last evaluation (detached):
-    ``loss``, ``mse`` (None when ``loss_fn`` is the default MSE, which it then equals) and
-    ``reg``."""
-
-    def __init__(self, model, loss_fn, lamb, lamb_l1, lamb_entropy, lamb_coef, lamb_coefdiff):
-        self.model, self.custom = model, loss_fn is not None
-        self.loss_fn = loss_fn or torch.nn.functional.mse_loss  # one fused op and backward
-        self.lamb, self.penalties = lamb, (lamb_l1, lamb_entropy, lamb_coef, lamb_coefdiff)
-        self.loss = self.mse = self.reg = None
-
-    def __call__(self, xb, yb, first):
-        if self.lamb > 0:
-            pred, reg = regularization(self.model, xb, *self.penalties, first=first)
-        else:
-            pred, reg = _forward_from_first(self.model, xb, first), None
-        loss = self.loss_fn(pred, yb)
-        self.loss = loss.detach()
-        if self.custom:
-            with torch.no_grad():
-                self.mse = torch.nn.functional.mse_loss(pred, yb)
-        self.reg = xb.new_zeros(()) if reg is None else reg.detach()
-        return loss if reg is None else loss + self.lamb * reg
-
-
 def _step(model, optimizer, objective, xb, yb, first) -> bool:
     """One optimiser step. On an exception the parameters are put back and it is re-raised;
     a non-finite loss or parameter puts them back and returns False."""
@@ -162,27 +153,6 @@ def _step(model, optimizer, objective, xb, yb, first) -> bool:
         return True
     rollback()
     return False
-
-
-def _record(model, step, objective, Xt, Yt, first_cache) -> dict:
-    """Append one step to ``model.history_`` and return it: the train terms of the step's last
-    evaluation and the test loss and RMSE after the step (NaN without test data)."""
-    train_loss = float(objective.loss)
-    mse = objective.loss if objective.mse is None else objective.mse
-    test_loss = test_rmse = float("nan")
-    if Xt is not None:
-        with torch.no_grad():
-            pred = _forward_from_first(model, Xt, first_cache(Xt, "test"))
-            loss = objective.loss_fn(pred, Yt)
-            test_loss = float(loss)
-            test_rmse = math.sqrt(test_loss if not objective.custom
-                                  else float(torch.nn.functional.mse_loss(pred, Yt)))
-    rec = {"step": step, "train_loss": train_loss, "train_rmse": math.sqrt(float(mse)),
-           "test_loss": test_loss, "test_rmse": test_rmse, "reg": float(objective.reg)}
-    n = len(model.history_.get("step", []))
-    for key, v in rec.items():  # a log loaded from an older file may lack a key: NaN-padded
-        model.history_.setdefault(key, [float("nan")] * n).append(v)
-    return rec
 
 
 class TrainingMixin:
@@ -229,27 +199,44 @@ class TrainingMixin:
         return self
 
     @scoped("fit")
-    def fit(self, data, y=None, *, steps=100, opt="LBFGS", lr=1.0, batch=-1, lamb=0.0,
+    def fit(self, data=None, y=None, *, steps=100, opt="LBFGS", lr=1.0, batch=-1, lamb=0.0,
             lamb_l1=1.0, lamb_entropy=2.0, lamb_coef=0.0, lamb_coefdiff=0.0, update_grid=True,
             grid_update_num=10, start_grid_update_step=-1, stop_grid_update_step=50,
-            loss_fn=None, X_test=None, y_test=None, callback=None, progress=True):
-        """Train the network. In place; returns self.
+            loss=None, loss_fn=None, objective=None, metrics=None, X_test=None, y_test=None,
+            callback=None, progress=True):
+        """Train the network on data, on class labels, or on any objective. In place;
+        returns self.
 
         Parameters
         ----------
-        data : Dataset, pykan-style dict, or X array (n, width[0])
-        y : (n, width[-1]) targets when ``data`` is an array
+        data : Dataset, pykan-style dict, or X array (n, width[0]); with ``objective``, the
+            points (n, width[0]) it is evaluated on (e.g. collocation points), or None
+        y : (n, width[-1]) targets when ``data`` is an array; with ``loss="cross_entropy"``,
+            (n,) integer class labels
         steps : number of optimiser steps; an LBFGS step runs up to 20 inner iterations with a
             strong-Wolfe line search, as pykan
         opt : "LBFGS" or "Adam"
         lr : learning rate (1.0 suits LBFGS; try 1e-2 for Adam)
-        batch : samples per step, -1 for all
+        batch : samples (or points) per step, -1 for all
         lamb, lamb_l1, lamb_entropy, lamb_coef, lamb_coefdiff : pykan's regularisation
         update_grid, grid_update_num, start_grid_update_step, stop_grid_update_step :
-            move grids to the data every ``stop_grid_update_step // grid_update_num`` steps
-            while ``step < stop_grid_update_step``
-        loss_fn : callable(pred, target) -> scalar, default mean squared error
-        X_test, y_test : held-out data when ``data`` is an array
+            move grids to the step's inputs (the objective's points) every
+            ``stop_grid_update_step // grid_update_num`` steps while
+            ``step < stop_grid_update_step``; ``update_grid=False``: no grid moves in fit
+        loss : "mse" (default), "cross_entropy", or callable(pred, target) -> scalar.
+            "cross_entropy" reads the outputs as class logits and ``y`` as labels
+            ``0 .. C-1`` with ``C = width[-1]``; a single output is a binary logit (labels
+            0/1). ``loss_fn`` is a synonym (pykan's name; ``torch.nn.CrossEntropyLoss()``
+            there means classification too)
+        objective : callable(model, X_batch) -> scalar tensor to minimise, instead of a loss
+            on targets (``objective(model)`` when ``data`` is None). It may differentiate the
+            model in its inputs (``torch.autograd.grad(..., create_graph=True)``): pass
+            ``X_batch.detach().requires_grad_()`` to the model for that. Boundary or other
+            terms on points of its own are the objective's business.
+        metrics : dict name -> callable(pred, target) -> float, recorded per step as
+            ``train_<name>`` (on the step's last evaluation) and ``test_<name>`` (with test
+            data; with an objective only the test ones, which it then needs)
+        X_test, y_test : held-out data (also with an objective: e.g. the exact solution)
         callback : callable(info) called after every step with a dict holding the step's
             record (the keys of ``history_``) and ``model``; return True to stop early
         progress : show a tqdm progress bar
@@ -270,37 +257,49 @@ class TrainingMixin:
         >= 1, penalties finite and >= 0; numpy integers are accepted.
 
         ``history_`` (the training log) gets one entry per step under each key: ``step``;
-        ``train_loss``, the value of ``loss_fn`` at the step's last loss evaluation (as pykan),
+        ``train_loss``, the loss (or objective) at the step's last evaluation (as pykan),
         without the penalty; ``train_rmse``, the root mean squared error of that same
-        evaluation (``sqrt(train_loss)`` with the default loss); ``test_loss`` and
-        ``test_rmse``, the same two on the test data after the step (NaN without test data);
-        ``reg``, the penalty before ``lamb`` (0 when ``lamb == 0``).
+        evaluation (``sqrt(train_loss)`` with the default loss; NaN for classification and
+        objectives); ``test_loss`` and ``test_rmse``, the same two on the test data after the
+        step (NaN without test data; ``test_loss`` is NaN with an objective); ``reg``, the
+        penalty before ``lamb`` (0 when ``lamb == 0``). Classification adds ``train_acc``
+        and ``test_acc`` (fraction of labels predicted), ``metrics`` their own keys; a key
+        a step does not record is NaN there. ``X_fit_`` becomes the training inputs (the
+        objective's points), which later verbs (``refine``, ``prune``) use as samples.
         """
         lambdas = dict(lamb=lamb, lamb_l1=lamb_l1, lamb_entropy=lamb_entropy,
                        lamb_coef=lamb_coef, lamb_coefdiff=lamb_coefdiff)
         grid_args = dict(grid_update_num=grid_update_num,
                          start_grid_update_step=start_grid_update_step,
                          stop_grid_update_step=stop_grid_update_step)
-        if loss_fn is not None and not callable(loss_fn):
-            raise TypeError(f"loss_fn must be callable(pred, target); got {loss_fn!r}")
+        task, loss_call = resolve_loss(loss, loss_fn)
+        metrics = check_metrics(metrics)
         if callback is not None and not callable(callback):
             raise TypeError(f"callback must be callable(info); got {callback!r}")
+        if objective is not None:
+            check_objective_args(objective, data, y, loss, loss_fn, metrics, X_test, lamb)
+            task = "objective"
         with transaction(self, "fit") as tx:
-            X, Y, Xt, Yt = self._fit_data(data, y, X_test, y_test)
-            opt_name, steps, lr, batch = check_fit_args(opt, steps, lr, batch, X.shape[0],
-                                                        lambdas, grid_args)
+            X, Y, Xt, Yt = self._fit_data(data, y, X_test, y_test, task)
+            opt_name, steps, lr, batch = check_fit_args(
+                opt, steps, lr, batch, 1 if X is None else X.shape[0], lambdas, grid_args)
             grid_args = {k: int(v) for k, v in grid_args.items()}
             lambdas = {k: float(v) for k, v in lambdas.items()}
-            start = _train_rmse(self, X, Y)
+            penalties = tuple(lambdas.values())[1:]
+            obj = (UserObjective(self, objective, lambdas["lamb"], penalties)
+                   if objective is not None else
+                   DataObjective(self, task, loss_call, lambdas["lamb"], penalties))
+            start = obj.value(X, Y) if task != "regression" else _train_rmse(self, X, Y)
             if not math.isfinite(start):
                 raise ValueError(
-                    "fit: the model's outputs on the training inputs are not finite before any "
-                    f"step (largest |X| = {float(X.abs().max()):.3g}, largest |y| = "
-                    f"{float(Y.abs().max()):.3g}); rescale the data (e.g. standardise each "
-                    "column), or check the model's parameters")
-            self._fit_steps(X, Y, Xt, Yt, steps, opt_name, lr, batch, lambdas,
-                            update_grid, grid_args, loss_fn, callback, progress)
-            end = _train_rmse(self, X, Y)
+                    "fit: the model's outputs (or the objective) on the training inputs are not "
+                    "finite before any step"
+                    + ("" if X is None else f" (largest |X| = {float(X.abs().max()):.3g})")
+                    + "; rescale the data (e.g. standardise each column), or check the model's "
+                    "parameters")
+            self._fit_steps(X, Y, Xt, Yt, steps, opt_name, lr, batch, obj, metrics,
+                            update_grid, grid_args, callback, progress)
+            end = obj.value(X, Y) if task != "regression" else _train_rmse(self, X, Y)
             if not math.isfinite(end) or non_finite_tensors(self):
                 # the last finite parameters can still give NaN outputs (an overflow in the
                 # forward): the rollback point is then the model before the call
@@ -311,26 +310,30 @@ class TrainingMixin:
                               "training data; it was restored to its state before fit. Try a "
                               "smaller lr, a smaller lamb, or opt='LBFGS'.", FitDivergedWarning,
                               stacklevel=2)
-            elif _far_worse(start, end, Y):
-                warnings.warn(f"fit ended far worse than it started: train RMSE {start:.3g} -> "
+            elif _far_worse(start, end, Y, task, self.width[-1]):
+                warnings.warn(f"fit ended far worse than it started: train "
+                              f"{'RMSE' if task == 'regression' else 'loss'} {start:.3g} -> "
                               f"{end:.3g}. The learning rate lr={lr:g} is probably too large for "
                               f"opt={opt!r}; undo with model.load_state(...) of a saved state, "
                               "or retrain with a smaller lr", FitWorsenedWarning, stacklevel=2)
         return self
 
-    def _fit_steps(self, X, Y, Xt, Yt, steps, opt_name, lr, batch, lambdas, update_grid,
-                   grid_args, loss_fn, callback, progress) -> bool:
+    def _fit_steps(self, X, Y, Xt, Yt, steps, opt_name, lr, batch, objective, metrics,
+                   update_grid, grid_args, callback, progress) -> bool:
         """The training loop of ``fit`` (arguments validated). Returns whether it diverged."""
-        n = X.shape[0]
+        n = 1 if X is None else X.shape[0]
         optimizer = _optimizer(self, opt_name, lr)
-        first = _FirstLayerCache(self.layers[0], stats=lambdas["lamb"] > 0)
-        objective = _Objective(self, loss_fn, *lambdas.values())
+        first = _FirstLayerCache(self.layers[0], stats=objective.lamb > 0)
+        # an objective evaluates the model itself: cached first-layer features serve only
+        # its penalty
+        use_first = objective.task != "objective" or objective.lamb > 0
         stop_grid = grid_args["stop_grid_update_step"]
         grid_every = max(1, stop_grid // max(1, grid_args["grid_update_num"]))
         # batch sampling is seeded by the model seed and its step count: reproducible runs
         # (modulo 2**63: torch seeds are 64-bit, and large model seeds must not overflow)
         done = len(self.history_["step"])
-        gen = torch.Generator(X.device).manual_seed(  # no host indices
+        dev = self.device if X is None else X.device
+        gen = torch.Generator(dev).manual_seed(  # no host indices
             (self.seed * 1_000_003 + done) % 2**63)
         step0 = self.history_["step"][-1] + 1 if done else 0
         bar = None
@@ -341,14 +344,14 @@ class TrainingMixin:
         diverged = False
         try:
             for s in range(steps):
-                idx = None if batch == n else torch.randperm(n, generator=gen, device=X.device)[:batch]
+                idx = None if batch == n else torch.randperm(n, generator=gen, device=dev)[:batch]
                 xb = X if idx is None else X[idx]
-                yb = Y if idx is None else Y[idx]
-                if (update_grid and s % grid_every == 0 and s < stop_grid
+                yb = Y if idx is None or Y is None else Y[idx]
+                if (update_grid and xb is not None and s % grid_every == 0 and s < stop_grid
                         and s >= grid_args["start_grid_update_step"]):
                     diverged = not self._fit_grid_update(xb, first_update=s == 0)
-                if diverged or not _step(self, optimizer, objective, xb, yb,
-                                         first(xb, "train")):
+                fb = first(xb, "train") if use_first and xb is not None else None
+                if diverged or not _step(self, optimizer, objective, xb, yb, fb):
                     diverged = True
                     warnings.warn(
                         f"fit diverged at step {step0 + s} (non-finite loss or parameters); the "
@@ -357,11 +360,13 @@ class TrainingMixin:
                         FitDivergedWarning, stacklevel=3,
                     )
                     break
-                rec = _record(self, step0 + s, objective, Xt, Yt, first)
+                rec = record_step(self, step0 + s, objective, metrics, Xt, Yt,
+                                  lambda: forward_from_first(self, Xt, first(Xt, "test")))
                 if bar is not None:
                     bar.update(1)
-                    bar.set_postfix(train=f"{rec['train_rmse']:.2e}",
-                                    test=f"{rec['test_rmse']:.2e}")
+                    bar.set_postfix({k.replace("_", " "): f"{rec[k]:.2e}" for k in
+                                     ("train_loss", "train_acc", "test_rmse", "test_acc")
+                                     if math.isfinite(rec.get(k, math.nan))})
                 if callback is not None and callback({**rec, "model": self}):
                     break
         finally:
@@ -389,17 +394,38 @@ class TrainingMixin:
             return False
         return True
 
-    def _fit_data(self, data, y, X_test, y_test):
-        """Validated (X, Y, X_test, Y_test) tensors of ``fit``; keeps ``X_fit_`` and the
-        data's variable names."""
-        X, Y, Xt, Yt, names = unpack_data(data, y, X_test, y_test)
+    def _fit_data(self, data, y, X_test, y_test, task):
+        """Validated (X, Y, X_test, Y_test) tensors of ``fit`` (Y: labels (n,) long for
+        classification, None with an objective; X None for an objective without points);
+        keeps ``X_fit_`` and the data's variable names."""
         n_in, n_out = self.width[0], self.width[-1]
         kw = dict(dtype=self.dtype, device=self.device)
-        X, Y = check_xy(X, Y, n_in, n_out, **kw)
+        if task == "objective":
+            X, Y, Xt, Yt, names = data, None, X_test, y_test, None
+            if X is not None:
+                X = as_matrix(X, "X (the objective's points)", n_cols=n_in,
+                              what="input columns", **kw)
+        else:
+            X, Y, Xt, Yt, names = unpack_data(data, y, X_test, y_test)
         if (Xt is None) != (Yt is None):
             raise ValueError("give both X_test and y_test, or neither")
-        if Xt is not None:
-            Xt, Yt = check_xy(Xt, Yt, n_in, n_out, prefix="test ", **kw)
+        if task == "classification":
+            X = as_matrix(X, "X", n_cols=n_in, what="input columns", **kw)
+            Y = check_labels(Y, n_out, X.shape[0], device=self.device)
+            if Xt is not None:
+                Xt = as_matrix(Xt, "test X", n_cols=n_in, what="input columns", **kw)
+                Yt = check_labels(Yt, n_out, Xt.shape[0], device=self.device, prefix="test ")
+        else:
+            if task == "regression" and n_out > 1 and integer_labels(Y):
+                raise ValueError(
+                    f"y is one column of integers (class labels?) but the model has {n_out} "
+                    "outputs: for classification pass loss='cross_entropy' (the outputs are "
+                    f"then the logits of classes 0..{n_out - 1}); for regression give y as an "
+                    f"(n, {n_out}) float array")
+            if Y is not None:
+                X, Y = check_xy(X, Y, n_in, n_out, **kw)
+            if Xt is not None:
+                Xt, Yt = check_xy(Xt, Yt, n_in, n_out, prefix="test ", **kw)
         if names is not None:
             for what, ns in zip(("input", "output"), names):
                 dup = sorted({v for v in ns or [] if list(ns).count(v) > 1})
@@ -410,5 +436,6 @@ class TrainingMixin:
                 self.variables_ = names[0]
             if names[1] and len(names[1]) == n_out:
                 self.output_names_ = names[1]
-        self.X_fit_ = X
+        if X is not None:
+            self.X_fit_ = X
         return X, Y, Xt, Yt

@@ -222,3 +222,46 @@ def positional_thresholds(where, args, order, given):
                       "are deprecated", DeprecationWarning, stacklevel=3)
         given = {**given, **dict(zip(order, args))}
     return tuple(given[n] for n in order)
+
+
+def integer_labels(y) -> bool:
+    """Whether ``y`` is one column of integers (numpy/torch integer dtype): class labels."""
+    if hasattr(y, "to_numpy"):
+        y = y.to_numpy()
+    dtype = getattr(y, "dtype", None)
+    if dtype is None:
+        return False
+    is_int = (not dtype.is_floating_point and dtype != torch.bool) if isinstance(dtype, torch.dtype) \
+        else np.issubdtype(dtype, np.integer)
+    shape = tuple(y.shape)
+    return bool(is_int) and (len(shape) == 1 or (len(shape) == 2 and shape[1] == 1))
+
+
+def check_labels(y, n_out: int, n_rows: int, *, device=None, prefix="") -> torch.Tensor:
+    """Class labels for a model with ``n_out`` outputs as a (n,) long tensor.
+
+    ``y``: (n,) or (n, 1), integer-valued (ints, or floats like 0.0 / 1.0, or bools), in
+    ``0 .. C-1`` with ``C = n_out`` (``C = 2`` for one output, a binary logit).
+    """
+    t = as_matrix(y, f"{prefix}y", dtype=torch.float64, what="label columns")
+    if t.shape[1] != 1:
+        raise ValueError(f"{prefix}y must be one column of class labels (n,) for "
+                         f"loss='cross_entropy'; got shape {tuple(t.shape)} (one-hot labels? "
+                         "pass y.argmax(1))")
+    if t.shape[0] != n_rows:
+        raise ValueError(f"{prefix}X has {n_rows} samples but {prefix}y has {t.shape[0]}; "
+                         "they must have the same number of rows")
+    t = t[:, 0]
+    n_classes = max(2, n_out)
+    if not bool((t == t.round()).all()):
+        raise ValueError(f"{prefix}y must hold integer class labels 0..{n_classes - 1} for "
+                         "loss='cross_entropy'; it holds non-integer values (regression "
+                         "targets? use loss='mse')")
+    lo, hi = int(t.min()), int(t.max())
+    if lo < 0 or hi >= n_classes:
+        raise ValueError(
+            f"{prefix}y holds class labels {lo}..{hi} but the model has {n_out} output(s), for "
+            f"classes 0..{n_classes - 1}" + ("" if lo < 0 else
+                                               f": build the model with width[-1] = {hi + 1}")
+            + ("" if lo >= 0 else ": number the classes from 0"))
+    return t.to(device=device, dtype=torch.long)

@@ -85,7 +85,9 @@ def test_large_seeds_work_and_out_of_range_ones_are_refused(toy):
     (dict(steps=2.0), "steps must be an int"),
     (dict(grid_update_num=0.5), "grid_update_num must be an int"),
     (dict(opt="sgd"), "unknown optimizer"),
-    (dict(loss_fn="mse"), "loss_fn must be callable"),
+    (dict(loss_fn=3), "loss_fn must be callable"),
+    (dict(loss="hinge"), "unknown loss 'hinge'"),
+    (dict(loss="mse", loss_fn=torch.nn.functional.mse_loss), "not both"),
 ])
 def test_bad_fit_arguments_are_refused_before_anything_changes(fitted, toy, kw, match):
     m = fitted.copy()
