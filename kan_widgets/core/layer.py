@@ -202,6 +202,10 @@ class KANLayer(nn.Module):
         self.register_buffer("knots", knots)  # (n_in, G + 2k + 1)
         self.register_buffer("mask", torch.ones(n_in, n_out, dtype=dtype, device=device))
         self.register_buffer("symbolic", torch.zeros(n_in, n_out, dtype=torch.bool, device=device))
+        # parameters kept out of fit, per edge: coef, scale_base, scale_sp, sym_affine (see
+        # core.freezing); not saved with the model
+        self.register_buffer("frozen", torch.zeros(4, n_in, n_out, dtype=torch.bool,
+                                                   device=device), persistent=False)
 
         # initial spline: small noise at the grid points, fitted by least squares (as pykan)
         pts = knots[:, k:-k].T  # (G + 1, n_in)
@@ -292,6 +296,7 @@ class KANLayer(nn.Module):
         self.knots = self.knots[ki].contiguous()
         self.mask = self.mask[ki][:, ko].contiguous()
         self.symbolic = self.symbolic[ki][:, ko].contiguous()
+        self.frozen = self.frozen[:, ki][:, :, ko].contiguous()
         self.sym_names = {(pos_i[i], pos_o[j]): f for (i, j), f in self.sym_names.items()
                           if i in pos_i and j in pos_o}
         self.n_in, self.n_out = len(ki), len(ko)

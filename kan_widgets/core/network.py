@@ -10,6 +10,7 @@ from torch import nn
 from .attribution import AttributionMixin
 from .classification import ClassifierMixin
 from .edges import EdgeId, as_edge
+from .freezing import FreezeMixin
 from .io import IOMixin
 from .layer import KANLayer
 from .plotting import plot_model
@@ -25,7 +26,7 @@ from .validation import as_matrix, check_dtype, check_int, check_number, check_s
 __all__ = ["KAN"]
 
 
-class KAN(TrainingMixin, ClassifierMixin, AttributionMixin, PruningMixin, SymbolicMixin, IOMixin,
+class KAN(TrainingMixin, ClassifierMixin, FreezeMixin, AttributionMixin, PruningMixin, SymbolicMixin, IOMixin,
           nn.Module):
     """A Kolmogorov-Arnold Network.
 
@@ -56,6 +57,9 @@ class KAN(TrainingMixin, ClassifierMixin, AttributionMixin, PruningMixin, Symbol
         Initial ``scale_base`` distribution (as pykan).
     affine_trainable : bool
         Train the per-node output affine (``node_scale``, ``node_bias``).
+    sb_trainable, sp_trainable : bool
+        Train ``scale_base`` / ``scale_sp`` of every edge (pykan's names); per edge or layer
+        see ``freeze``.
     device, dtype : torch device and floating dtype of the parameters.
 
     Attributes
@@ -83,7 +87,8 @@ class KAN(TrainingMixin, ClassifierMixin, AttributionMixin, PruningMixin, Symbol
 
     def __init__(self, width, grid=5, k=3, seed=0, grid_range=(-1.0, 1.0), grid_eps=0.02,
                  base_fun="silu", noise_scale=0.3, scale_base_mu=0.0, scale_base_sigma=1.0,
-                 affine_trainable=False, device=None, dtype=None):
+                 affine_trainable=False, sb_trainable=True, sp_trainable=True, device=None,
+                 dtype=None):
         super().__init__()
         width = check_width(width)
         grid, k, seed = check_int("grid", grid, 1), check_int("k", k, 1), check_seed(seed)
@@ -109,6 +114,9 @@ class KAN(TrainingMixin, ClassifierMixin, AttributionMixin, PruningMixin, Symbol
                            noise_scale=float(noise_scale), scale_base_mu=float(scale_base_mu),
                            scale_base_sigma=float(scale_base_sigma),
                            affine_trainable=bool(affine_trainable))
+        if not sb_trainable or not sp_trainable:  # kept out of config when default: older
+            # files and readers of config see the same keys
+            self.config.update(sb_trainable=bool(sb_trainable), sp_trainable=bool(sp_trainable))
         gen = torch.Generator().manual_seed(int(seed))
         self.layers = nn.ModuleList(
             KANLayer(width[l], width[l + 1], grid=grid, k=k, grid_range=(lo, hi),
@@ -120,6 +128,8 @@ class KAN(TrainingMixin, ClassifierMixin, AttributionMixin, PruningMixin, Symbol
         for layer in self.layers:
             layer.node_scale.requires_grad_(affine_trainable)
             layer.node_bias.requires_grad_(affine_trainable)
+            layer.scale_base.requires_grad_(bool(sb_trainable))
+            layer.scale_sp.requires_grad_(bool(sp_trainable))
         self.history_ = {key: [] for key in HISTORY_KEYS}
         self.X_fit_ = None
         self.variables_ = None

@@ -30,7 +30,8 @@ STATE_KEYS = {"format", "width", "config", "grids", "state_dict", "symbolic_fits
 _OPTIONAL_KEYS = {"sym_names"}  # the first file format kept symbolic names there
 _CONFIG = {"grid": "int", "k": "int", "seed": "int", "grid_range": "range", "grid_eps": "num",
            "base_fun": "base", "noise_scale": "num", "scale_base_mu": "num",
-           "scale_base_sigma": "num", "affine_trainable": "bool"}
+           "scale_base_sigma": "num", "affine_trainable": "bool",
+           "sb_trainable": "bool", "sp_trainable": "bool"}
 _FIT_FIELDS = ("name", "r2", "complexity", "a", "b", "c", "d")
 _FLOATS = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 _MAX_WIDTH, _MAX_NAME = 1_000_000, 200

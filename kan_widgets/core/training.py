@@ -15,6 +15,7 @@ import warnings
 
 import torch
 
+from .freezing import FrozenGuard
 from .grid import update_layer_grid
 from .lbfgs import LBFGS
 from .objectives import (
@@ -83,14 +84,18 @@ def _all_finite(model) -> bool:
     return bool(torch.stack([torch.isfinite(p).all() for p in model.parameters()]).all())
 
 
-def _optimizer(model, opt_name: str, lr: float):
+def _optimizer(model, opt_name: str, lr: float, skip=frozenset()):
     """L-BFGS (flat parameters) or Adam over the trainable parameters.
 
     Symbolic affine parameters of a layer without symbolic edges get no gradient: leaving
-    them out keeps the optimiser's flat vectors small.
+    them out keeps the optimiser's flat vectors small. ``skip``: ids of frozen parameters.
     """
     params = [p for layer in model.layers for name, p in layer.named_parameters()
-              if p.requires_grad and (name != "sym_affine" or layer.sym_names)]
+              if p.requires_grad and (name != "sym_affine" or layer.sym_names)
+              and id(p) not in skip]
+    if not params:
+        raise ValueError("fit has nothing to train: every parameter is frozen or has "
+                         "requires_grad=False (see model.unfreeze())")
     if opt_name == "lbfgs":
         return LBFGS(params, lr=lr, history_size=10)
     return torch.optim.Adam(params, lr=lr)
@@ -322,7 +327,9 @@ class TrainingMixin:
                    update_grid, grid_args, callback, progress) -> bool:
         """The training loop of ``fit`` (arguments validated). Returns whether it diverged."""
         n = 1 if X is None else X.shape[0]
-        optimizer = _optimizer(self, opt_name, lr)
+        guard = FrozenGuard(self)
+        optimizer = _optimizer(self, opt_name, lr, guard.skip)
+        update_grid = update_grid and not self.any_frozen_coef()  # a grid update moves them
         first = _FirstLayerCache(self.layers[0], stats=objective.lamb > 0)
         # an objective evaluates the model itself: cached first-layer features serve only
         # its penalty
@@ -360,6 +367,7 @@ class TrainingMixin:
                         FitDivergedWarning, stacklevel=3,
                     )
                     break
+                guard.restore()
                 rec = record_step(self, step0 + s, objective, metrics, Xt, Yt,
                                   lambda: forward_from_first(self, Xt, first(Xt, "test")))
                 if bar is not None:
@@ -370,6 +378,7 @@ class TrainingMixin:
                 if callback is not None and callback({**rec, "model": self}):
                     break
         finally:
+            guard.remove()
             if isinstance(optimizer, LBFGS):
                 optimizer.release()  # parameters get their own storage back
             if bar is not None:
