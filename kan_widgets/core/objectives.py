@@ -22,10 +22,11 @@ import torch
 import torch.nn.functional as F
 
 from .regularizer import regularization
+from .validation import as_matrix, check_labels, check_xy, integer_labels, unpack_data
 
 __all__ = ["DataObjective", "UserObjective", "record_step", "check_metrics",
            "check_objective_args", "resolve_loss", "class_logits", "accuracy_of",
-           "forward_from_first"]
+           "forward_from_first", "fit_inputs"]
 
 # keys ``fit`` itself writes; a metric's name may not make ``train_<name>`` one of them
 _RESERVED = ("loss", "rmse", "acc")
@@ -259,3 +260,50 @@ def record_step(model, step, objective, metrics, Xt, Yt, test_pred) -> dict:
         if key not in rec and len(values) == n:
             values.append(math.nan)
     return rec
+
+
+def fit_inputs(model, data, y, X_test, y_test, task):
+    """Validated (X, Y, X_test, Y_test) tensors of ``fit`` (Y: labels (n,) long for
+    classification, None with an objective; X None for an objective without points);
+    keeps ``X_fit_`` and the data's variable names."""
+    n_in, n_out = model.width[0], model.width[-1]
+    kw = dict(dtype=model.dtype, device=model.device)
+    if task == "objective":
+        X, Y, Xt, Yt, names = data, None, X_test, y_test, None
+        if X is not None:
+            X = as_matrix(X, "X (the objective's points)", n_cols=n_in,
+                          what="input columns", **kw)
+    else:
+        X, Y, Xt, Yt, names = unpack_data(data, y, X_test, y_test)
+    if (Xt is None) != (Yt is None):
+        raise ValueError("give both X_test and y_test, or neither")
+    if task == "classification":
+        X = as_matrix(X, "X", n_cols=n_in, what="input columns", **kw)
+        Y = check_labels(Y, n_out, X.shape[0], device=model.device)
+        if Xt is not None:
+            Xt = as_matrix(Xt, "test X", n_cols=n_in, what="input columns", **kw)
+            Yt = check_labels(Yt, n_out, Xt.shape[0], device=model.device, prefix="test ")
+    else:
+        if task == "regression" and n_out > 1 and integer_labels(Y):
+            raise ValueError(
+                f"y is one column of integers (class labels?) but the model has {n_out} "
+                "outputs: for classification pass loss='cross_entropy' (the outputs are "
+                f"then the logits of classes 0..{n_out - 1}); for regression give y as an "
+                f"(n, {n_out}) float array")
+        if Y is not None:
+            X, Y = check_xy(X, Y, n_in, n_out, **kw)
+        if Xt is not None:
+            Xt, Yt = check_xy(Xt, Yt, n_in, n_out, prefix="test ", **kw)
+    if names is not None:
+        for what, ns in zip(("input", "output"), names):
+            dup = sorted({v for v in ns or [] if list(ns).count(v) > 1})
+            if dup:
+                raise ValueError(f"{what} names must be distinct; {dup} appear more than "
+                                 "once: rename the columns")
+        if len(names[0]) == n_in:
+            model.variables_ = names[0]
+        if names[1] and len(names[1]) == n_out:
+            model.output_names_ = names[1]
+    if X is not None:
+        model.X_fit_ = X
+    return X, Y, Xt, Yt

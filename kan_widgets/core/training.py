@@ -23,6 +23,7 @@ from .objectives import (
     UserObjective,
     check_metrics,
     check_objective_args,
+    fit_inputs,
     forward_from_first,
     record_step,
     resolve_loss,
@@ -31,13 +32,8 @@ from .regularizer import first_layer_inputs, regularization
 from .threads import scoped
 from .transaction import Snapshot, atomic, non_finite_tensors, transaction
 from .validation import (
-    as_matrix,
     check_fit_args,
     check_int,
-    check_labels,
-    check_xy,
-    integer_labels,
-    unpack_data,
 )
 
 __all__ = ["TrainingMixin", "regularization", "FitDivergedWarning", "FitWorsenedWarning",
@@ -404,47 +400,5 @@ class TrainingMixin:
         return True
 
     def _fit_data(self, data, y, X_test, y_test, task):
-        """Validated (X, Y, X_test, Y_test) tensors of ``fit`` (Y: labels (n,) long for
-        classification, None with an objective; X None for an objective without points);
-        keeps ``X_fit_`` and the data's variable names."""
-        n_in, n_out = self.width[0], self.width[-1]
-        kw = dict(dtype=self.dtype, device=self.device)
-        if task == "objective":
-            X, Y, Xt, Yt, names = data, None, X_test, y_test, None
-            if X is not None:
-                X = as_matrix(X, "X (the objective's points)", n_cols=n_in,
-                              what="input columns", **kw)
-        else:
-            X, Y, Xt, Yt, names = unpack_data(data, y, X_test, y_test)
-        if (Xt is None) != (Yt is None):
-            raise ValueError("give both X_test and y_test, or neither")
-        if task == "classification":
-            X = as_matrix(X, "X", n_cols=n_in, what="input columns", **kw)
-            Y = check_labels(Y, n_out, X.shape[0], device=self.device)
-            if Xt is not None:
-                Xt = as_matrix(Xt, "test X", n_cols=n_in, what="input columns", **kw)
-                Yt = check_labels(Yt, n_out, Xt.shape[0], device=self.device, prefix="test ")
-        else:
-            if task == "regression" and n_out > 1 and integer_labels(Y):
-                raise ValueError(
-                    f"y is one column of integers (class labels?) but the model has {n_out} "
-                    "outputs: for classification pass loss='cross_entropy' (the outputs are "
-                    f"then the logits of classes 0..{n_out - 1}); for regression give y as an "
-                    f"(n, {n_out}) float array")
-            if Y is not None:
-                X, Y = check_xy(X, Y, n_in, n_out, **kw)
-            if Xt is not None:
-                Xt, Yt = check_xy(Xt, Yt, n_in, n_out, prefix="test ", **kw)
-        if names is not None:
-            for what, ns in zip(("input", "output"), names):
-                dup = sorted({v for v in ns or [] if list(ns).count(v) > 1})
-                if dup:
-                    raise ValueError(f"{what} names must be distinct; {dup} appear more than "
-                                     "once: rename the columns")
-            if len(names[0]) == n_in:
-                self.variables_ = names[0]
-            if names[1] and len(names[1]) == n_out:
-                self.output_names_ = names[1]
-        if X is not None:
-            self.X_fit_ = X
-        return X, Y, Xt, Yt
+        """Validated (X, Y, X_test, Y_test) of ``fit`` (see ``objectives.fit_inputs``)."""
+        return fit_inputs(self, data, y, X_test, y_test, task)
