@@ -27,7 +27,7 @@ def edge_spreads(model, x: torch.Tensor):
     """
     edge_std, node_std = [], []
     with torch.no_grad():
-        for layer in model.layers:
+        for l, layer in enumerate(model.layers):
             feats = layer.features(x)
             weight = layer.packed_weight()
             std = spline_edge_std(feats, weight)  # symbolic and pruned edges have weight 0
@@ -38,7 +38,7 @@ def edge_spreads(model, x: torch.Tensor):
             s = layer.edge_sum(x, feats, weight)
             edge_std.append(std)
             node_std.append(s.std(0) if len(x) > 1 else s[0] * 0)
-            x = layer.node_affine(s)
+            x = model.nodes_from_subnodes(l, layer.node_affine(s))
     return edge_std, node_std
 
 
@@ -52,8 +52,8 @@ class AttributionMixin:
 
         Returns
         -------
-        edge_scores : list of ``depth`` tensors, ``edge_scores[l]`` is ``(width[l], width[l+1])``
-            indexed ``[src, dst]``
+        edge_scores : list of ``depth`` tensors, ``edge_scores[l]`` is
+            ``(width[l], width_out[l+1])`` indexed ``[src, dst]`` (``dst`` a sub-node)
         node_scores : list of ``depth + 1`` tensors, ``node_scores[l]`` is ``(width[l],)``;
             ``node_scores[0]`` ranks the input features, the outputs score 1
         """
@@ -62,7 +62,9 @@ class AttributionMixin:
         node = torch.ones(self.width[-1], dtype=self.dtype, device=self.device)
         edges, nodes = [], [node]
         for l in reversed(range(self.depth)):
-            e = edge_std[l] * (node / (node_std[l] + 1e-4))[None, :]  # (n_in, n_out)
+            # pykan's rule: every sub-node of a multiplication node carries the node's score
+            sub = node[torch.as_tensor(self.mult_layout(l + 1).node_of(), device=node.device)]
+            e = edge_std[l] * (sub / (node_std[l] + 1e-4))[None, :]  # (n_in, n_out)
             node = e.sum(1)
             edges.append(e)
             nodes.append(node)
@@ -83,7 +85,7 @@ class AttributionMixin:
         """Attribution score of one edge: the stored one (after ``attribute``) when ``X`` is
         None and scores are stored, else computed on ``X`` (default: the last ``fit``'s
         inputs) without storing anything."""
-        l, i, j = as_edge(edge, self.width)
+        l, i, j = as_edge(edge, self.width, self.width_out)
         scores = self.edge_scores_
         if X is not None or scores is None:
             scores, _ = self.attribution(X)

@@ -19,8 +19,12 @@ class EdgeId(NamedTuple):
         return f"{self.layer},{self.src},{self.dst}"
 
 
-def as_edge(edge, width: list[int]) -> EdgeId:
-    """Validate ``edge`` against a network of ``width`` and return it as an ``EdgeId``."""
+def as_edge(edge, width: list[int], width_out: list[int] | None = None) -> EdgeId:
+    """Validate ``edge`` against a network of ``width`` and return it as an ``EdgeId``.
+
+    ``width_out[l + 1]`` is the number of outputs (sub-nodes) of layer ``l`` when it differs
+    from ``width[l + 1]`` (multiplication nodes); default ``width``."""
+    width_out = width if width_out is None else width_out
     try:
         layer, src, dst = (int(v) for v in edge)
         if any(int(v) != v for v in edge):
@@ -39,10 +43,10 @@ def as_edge(edge, width: list[int]) -> EdgeId:
         raise IndexError(
             f"edge {tuple(edge)} does not exist: layer {layer} has inputs 0..{width[layer] - 1}"
         )
-    if not 0 <= dst < width[layer + 1]:
+    if not 0 <= dst < width_out[layer + 1]:
         raise IndexError(
             f"edge {tuple(edge)} does not exist: layer {layer} has outputs "
-            f"0..{width[layer + 1] - 1}"
+            f"0..{width_out[layer + 1] - 1}"
         )
     return EdgeId(layer, src, dst)
 

@@ -60,7 +60,9 @@ class IOMixin:
         writes)."""
         return {
             "format": FORMAT,
-            "width": list(self.width),
+            # pykan's notation: ints, [n_sum, n_mult] for layers with multiplication nodes
+            # (their arities in config["mult_arity"]); files of sum-only models are unchanged
+            "width": [list(w) if isinstance(w, list) else w for w in self.width_spec],
             "config": dict(self.config),
             "grids": [layer.G for layer in self.layers],
             # symbolic names travel in each layer's extra state (plain lists)
@@ -97,9 +99,13 @@ class IOMixin:
         model and the function table are left as they were.
         """
         validate_state(st)
-        if list(st["width"]) != list(self.width):
-            raise ValueError(f"state is for width {list(st['width'])}, this model has width "
-                             f"{self.width}; build a new model with KAN.from_state(state)")
+        mult = st["config"].get("mult_arity")
+        if list(st["width"]) != list(self.width_spec) or (mult or []) != (
+                self.config.get("mult_arity") or []):
+            raise ValueError(f"state is for width {list(st['width'])} (mult_arity {mult}), this "
+                             f"model has width {self.width_spec} (mult_arity "
+                             f"{self.config.get('mult_arity')}); build a new model with "
+                             "KAN.from_state(state)")
         restore_user_functions(st.get("user_functions", []))
         sd = dict(st["state_dict"])
         for l, names in enumerate(st.get("sym_names", [])):  # files written before extra state

@@ -13,6 +13,7 @@ from .edges import EdgeId, as_edge
 from .freezing import FreezeMixin
 from .io import IOMixin
 from .layer import KANLayer
+from .mult import MultLayout, combine, parse_mult_width
 from .plotting import plot_model
 from .pruning import PruningMixin
 from .pykan_names import missing_attribute, train_hint
@@ -21,7 +22,7 @@ from .resources import check_size
 from .symbolic_edges import SymbolicMixin
 from .threads import scoped
 from .training import HISTORY_KEYS, TrainingMixin
-from .validation import as_matrix, check_dtype, check_int, check_number, check_seed, check_width, check_xy
+from .validation import as_matrix, check_dtype, check_int, check_number, check_seed, check_xy
 
 __all__ = ["KAN"]
 
@@ -36,8 +37,14 @@ class KAN(TrainingMixin, ClassifierMixin, FreezeMixin, AttributionMixin, Pruning
 
     Parameters
     ----------
-    width : list of int
-        Nodes per layer, inputs first: ``[2, 5, 1]``. The list is copied, never mutated.
+    width : list of int or [n_sum, n_mult] pairs
+        Nodes per layer, inputs first: ``[2, 5, 1]``. A hidden layer written ``[n_sum, n_mult]``
+        (pykan's notation) has ``n_sum`` sum nodes then ``n_mult`` multiplication nodes:
+        ``[2, [0, 1], 1]`` computes a product of two learned functions. The list is copied,
+        never mutated.
+    mult_arity : int or list
+        Sub-nodes each multiplication node multiplies (>= 2): one int for all, or one entry
+        per layer of ``width``, each an int or a list with one arity per multiplication node.
     grid : int
         Grid intervals G per edge (>= 1).
     k : int
@@ -64,8 +71,12 @@ class KAN(TrainingMixin, ClassifierMixin, FreezeMixin, AttributionMixin, Pruning
 
     Attributes
     ----------
-    width : list of int
-    layers : nn.ModuleList of KANLayer
+    width : list of int, nodes per layer (``n_sum + n_mult``; layer ``l`` reads ``width[l]``)
+    width_out : list of int, sub-nodes per layer: layer ``l`` outputs ``width_out[l + 1]``
+        values (``n_sum + sum(arity)``); equal to ``width`` for a sum-only model
+    width_spec : width as pykan writes it (ints, ``[n_sum, n_mult]`` for layers with products)
+    mult_arity : list (one per layer of width) of lists, the arity of each multiplication node
+    layers : nn.ModuleList of KANLayer; ``layers[l]`` maps ``width[l]`` -> ``width_out[l + 1]``
     history_ : dict of lists, the training log of ``fit``: ``step``, ``train_loss``,
         ``train_rmse``, ``test_loss``, ``test_rmse``, ``reg`` (``fit`` says what each records)
     X_fit_ : (n_samples, width[0]) tensor, training inputs of the last ``fit``; verbs that need
@@ -81,16 +92,17 @@ class KAN(TrainingMixin, ClassifierMixin, FreezeMixin, AttributionMixin, Pruning
     Deviations from pykan 0.2.8, on purpose: least squares are deterministic (Cholesky of the
     normal equations, see ``grid``); refine and update_grid fit the old curve on the samples
     *plus* an even sweep of the grid, so a grid finer than the samples stays well posed;
-    multiplication nodes are not supported; symbolic edges use the singularity-safe variant of
+    symbolic edges use the singularity-safe variant of
     their function in the forward pass.
     """
 
     def __init__(self, width, grid=5, k=3, seed=0, grid_range=(-1.0, 1.0), grid_eps=0.02,
                  base_fun="silu", noise_scale=0.3, scale_base_mu=0.0, scale_base_sigma=1.0,
-                 affine_trainable=False, sb_trainable=True, sp_trainable=True, device=None,
-                 dtype=None):
+                 affine_trainable=False, sb_trainable=True, sp_trainable=True, mult_arity=2,
+                 device=None, dtype=None):
         super().__init__()
-        width = check_width(width)
+        layouts = parse_mult_width(width, mult_arity)
+        width = [lay.n_nodes for lay in layouts]
         grid, k, seed = check_int("grid", grid, 1), check_int("k", k, 1), check_seed(seed)
         if not isinstance(grid_range, (tuple, list)) or len(grid_range) != 2:
             raise ValueError(f"grid_range must be (low, high); got {grid_range!r}")
@@ -104,8 +116,8 @@ class KAN(TrainingMixin, ClassifierMixin, FreezeMixin, AttributionMixin, Pruning
         scale_base_mu = check_number("scale_base_mu", scale_base_mu)
         scale_base_sigma = check_number("scale_base_sigma", scale_base_sigma, 0.0)
         dtype = check_dtype(dtype)
-        check_size(width, grid, k, dtype)
-        self.width = width
+        check_size([lay.n_sub for lay in layouts], grid, k, dtype)
+        self._set_layouts(layouts)
         self.k, self.seed = k, int(seed)
         self.grid_range, self.grid_eps = (lo, hi), float(grid_eps)
         self.base_fun = base_fun
@@ -117,9 +129,11 @@ class KAN(TrainingMixin, ClassifierMixin, FreezeMixin, AttributionMixin, Pruning
         if not sb_trainable or not sp_trainable:  # kept out of config when default: older
             # files and readers of config see the same keys
             self.config.update(sb_trainable=bool(sb_trainable), sp_trainable=bool(sp_trainable))
+        if any(lay.arity for lay in layouts):
+            self.config["mult_arity"] = [list(lay.arity) for lay in layouts]
         gen = torch.Generator().manual_seed(int(seed))
         self.layers = nn.ModuleList(
-            KANLayer(width[l], width[l + 1], grid=grid, k=k, grid_range=(lo, hi),
+            KANLayer(width[l], layouts[l + 1].n_sub, grid=grid, k=k, grid_range=(lo, hi),
                      grid_eps=grid_eps, base_fun=base_fun, noise_scale=noise_scale,
                      scale_base_mu=scale_base_mu, scale_base_sigma=scale_base_sigma,
                      generator=gen, dtype=dtype, device=device)
@@ -139,6 +153,45 @@ class KAN(TrainingMixin, ClassifierMixin, FreezeMixin, AttributionMixin, Pruning
         self.symbolic_fits_ = {}
         self._version_count = 0
         self._fingerprint = self._tensor_fingerprint()
+
+    # ------------------------------------------------------------------ mult structure
+    def _set_layouts(self, layouts: list[MultLayout]):
+        """Set the node / sub-node structure and the width lists derived from it."""
+        self._layouts = list(layouts)
+        self.width = [lay.n_nodes for lay in layouts]
+        self.width_out = [lay.n_sub for lay in layouts]
+        self.width_spec = [lay.spec() for lay in layouts]
+        self.mult_arity = [list(lay.arity) for lay in layouts]
+        self._mult_index = {}
+        if hasattr(self, "config"):  # after compact: keep the constructor arguments in step
+            self.config.pop("mult_arity", None)
+            if any(lay.arity for lay in layouts):
+                self.config["mult_arity"] = [list(lay.arity) for lay in layouts]
+
+    @property
+    def has_mult(self) -> bool:
+        """Whether the model has multiplication nodes."""
+        return any(self.mult_arity)
+
+    def mult_layout(self, m: int) -> MultLayout:
+        """Node / sub-node structure of node-layer ``m`` (0 = inputs)."""
+        return self._layouts[m]
+
+    def nodes_from_subnodes(self, l: int, sub: torch.Tensor) -> torch.Tensor:
+        """Outputs of layer ``l`` (batch, width_out[l + 1]) -> node values
+        (batch, width[l + 1]): multiplication nodes multiply their sub-nodes, sum nodes pass.
+        A sum-only layer returns ``sub`` itself."""
+        layout = self._layouts[l + 1]
+        if not layout.arity:
+            return sub
+        key = (l, sub.device)
+        idx = self._mult_index.get(key)
+        if idx is None:
+            idx = self._mult_index[key] = layout.gather_index().to(sub.device)
+        return combine(sub, layout, idx)
+
+    def _run_layer(self, l: int, x: torch.Tensor) -> torch.Tensor:
+        return self.nodes_from_subnodes(l, self.layers[l](x))
 
     # ------------------------------------------------------------------ properties
     @property
@@ -171,7 +224,7 @@ class KAN(TrainingMixin, ClassifierMixin, FreezeMixin, AttributionMixin, Pruning
 
     def edge_mode(self, edge) -> str:
         """``"pruned"``, ``"symbolic"`` or ``"spline"``."""
-        l, i, j = as_edge(edge, self.width)
+        l, i, j = as_edge(edge, self.width, self.width_out)
         layer = self.layers[l]
         if layer.mask[i, j] == 0:
             return "pruned"
@@ -242,16 +295,16 @@ class KAN(TrainingMixin, ClassifierMixin, FreezeMixin, AttributionMixin, Pruning
         x = self.check_input(x)
         if x.shape[0] == 0:
             return x.new_zeros((0, self.width[-1]))
-        for layer in self.layers:
-            x = layer(x)
+        for l in range(self.depth):
+            x = self._run_layer(l, x)
         return x
 
     @scoped("forward")
     def layer_inputs(self, x) -> list[torch.Tensor]:
         """Inputs of every layer and the output: ``len(width)`` tensors (batch, width[l])."""
         xs = [self.check_input(x)]
-        for layer in self.layers:
-            xs.append(layer(xs[-1]))
+        for l in range(self.depth):
+            xs.append(self._run_layer(l, xs[-1]))
         return xs
 
     def layer_input(self, x, layer: int) -> torch.Tensor:
@@ -261,8 +314,8 @@ class KAN(TrainingMixin, ClassifierMixin, FreezeMixin, AttributionMixin, Pruning
             raise IndexError(f"layer {layer} does not exist: layers are 0..{self.depth - 1} "
                              f"({self.depth} = the outputs)")
         x = self.check_input(x)
-        for lay in self.layers[:int(layer)]:
-            x = lay(x)
+        for l in range(int(layer)):
+            x = self._run_layer(l, x)
         return x
 
     @scoped("forward")
@@ -271,9 +324,9 @@ class KAN(TrainingMixin, ClassifierMixin, FreezeMixin, AttributionMixin, Pruning
 
         Returns
         -------
-        list of tensors (batch, width[l+1], width[l]), one per layer; or the one tensor of
-        ``layer`` when given. Summed over the last axis (and after the node affine) they
-        equal the layer outputs of ``forward``.
+        list of tensors (batch, width_out[l+1], width[l]), one per layer; or the one tensor
+        of ``layer`` when given. Summed over the last axis (and after the node affine) they
+        equal the layer's sub-node outputs (the node values of a sum-only model).
         """
         xs = self.layer_inputs(x)
         acts = [lay.activations(xi) for lay, xi in zip(self.layers, xs[:-1])]

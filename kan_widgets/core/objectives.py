@@ -35,9 +35,9 @@ _RESERVED = ("loss", "rmse", "acc")
 def forward_from_first(model, x, first):
     """``model(x)`` given the first layer's cached features of ``x``."""
     layer0 = model.layers[0]
-    pred = layer0.node_affine(layer0.edge_sum(x, first.feats))
-    for layer in model.layers[1:]:
-        pred = layer(pred)
+    pred = model.nodes_from_subnodes(0, layer0.node_affine(layer0.edge_sum(x, first.feats)))
+    for l in range(1, model.depth):
+        pred = model.nodes_from_subnodes(l, model.layers[l](pred))
     return pred
 
 

@@ -71,7 +71,7 @@ class PruningMixin:
     @atomic("prune_edge", check=False)
     def prune_edge(self, edge):
         """Mask one edge. In place; returns self."""
-        l, i, j = as_edge(edge, self.width)
+        l, i, j = as_edge(edge, self.width, self.width_out)
         self.layers[l].mask[i, j] = 0
         self.mark_changed()
         return self
@@ -108,7 +108,7 @@ class PruningMixin:
             for layer in self.layers:
                 layer.mask.fill_(1)
         else:
-            l, i, j = as_edge(edge, self.width)
+            l, i, j = as_edge(edge, self.width, self.width_out)
             self.layers[l].mask[i, j] = 1
         self.mark_changed()
         return self

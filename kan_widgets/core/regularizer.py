@@ -204,5 +204,5 @@ def regularization(model, x, lamb_l1=1.0, lamb_entropy=2.0, lamb_coef=0.0, lamb_
             term = term + lamb_coef * coef.abs().mean(1).sum()
             term = term + lamb_coefdiff * coef.diff(dim=-1).abs().mean(1).sum()
         reg = term if reg is None else reg + term
-        x = layer.node_affine(layer.edge_sum(x, feats, weight))
+        x = model.nodes_from_subnodes(i, layer.node_affine(layer.edge_sum(x, feats, weight)))
     return x, reg

@@ -28,8 +28,9 @@ def _r2(r2: float) -> str:
 def model_repr(model) -> str:
     """A readable table of edges: id, mode, function (current parameters), r² of the symbolic
     fit, attribution score."""
-    head = (f"KAN(width={model.width}, grid={model.grid}, k={model.k}, "
-            f"params={sum(p.numel() for p in model.parameters())})")
+    mult = (f", mult_arity={model.mult_arity}" if getattr(model, "has_mult", False) else "")
+    head = (f"KAN(width={getattr(model, 'width_spec', model.width)}{mult}, grid={model.grid}, "
+            f"k={model.k}, params={sum(p.numel() for p in model.parameters())})")
     rows = []
     for e in model.edges():
         mode = model.edge_mode(e)

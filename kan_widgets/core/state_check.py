@@ -21,6 +21,7 @@ import torch
 
 from .functions import LIBRARY
 from .layer import BASE_FUNCTIONS
+from .mult import parse_mult_width
 from .resources import check_size
 
 __all__ = ["InvalidModelError", "validate_state", "STATE_KEYS"]
@@ -31,7 +32,7 @@ _OPTIONAL_KEYS = {"sym_names"}  # the first file format kept symbolic names ther
 _CONFIG = {"grid": "int", "k": "int", "seed": "int", "grid_range": "range", "grid_eps": "num",
            "base_fun": "base", "noise_scale": "num", "scale_base_mu": "num",
            "scale_base_sigma": "num", "affine_trainable": "bool",
-           "sb_trainable": "bool", "sp_trainable": "bool"}
+           "sb_trainable": "bool", "sp_trainable": "bool", "mult_arity": "mult"}
 _FIT_FIELDS = ("name", "r2", "complexity", "a", "b", "c", "d")
 _FLOATS = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 _MAX_WIDTH, _MAX_NAME = 1_000_000, 200
@@ -169,12 +170,10 @@ def validate_state(st) -> None:
     if not STATE_KEYS <= keys or not keys <= STATE_KEYS | _OPTIONAL_KEYS:
         missing, extra = STATE_KEYS - keys, keys - STATE_KEYS - _OPTIONAL_KEYS
         _fail(f"missing keys {sorted(missing)}, unexpected keys {sorted(map(str, extra))}")
-    width = [_int(w, "width entry", 1, _MAX_WIDTH) for w in _list(st["width"], "width")]
-    if len(width) < 2:
-        _fail("width needs at least two entries")
+    cfg = _dict(st["config"], "config")
+    width, width_out = _widths(st["width"], cfg.get("mult_arity", 2))
     depth = len(width) - 1
     grids = [_int(g, "grid size", 1, 10**7) for g in _list(st["grids"], "grids", depth)]
-    cfg = _dict(st["config"], "config")
     if not set(cfg) <= set(_CONFIG) or not {"k", "seed"} <= set(cfg):
         _fail(f"config keys {sorted(map(str, cfg))} are not those of a KAN")
     for key, kind in _CONFIG.items():
@@ -194,7 +193,7 @@ def validate_state(st) -> None:
             _fail(f"config.{key} must be a bool")
     k = int(cfg["k"])
     try:
-        check_size(width, max(grids), k)
+        check_size(width_out, max(grids), k)
     except MemoryError as e:
         _fail(str(e))
     sd = _dict(st["state_dict"], "state_dict")
@@ -215,15 +214,39 @@ def validate_state(st) -> None:
               f"{sorted(map(str, set(sd) - expected))[:5]}")
     known = _function_names(st)
     for l in range(depth):
-        _layer(sd, l, width[l], width[l + 1], grids[l], k, dtype, known)
-    _rest(st, width, known, dtype)
+        _layer(sd, l, width[l], width_out[l + 1], grids[l], k, dtype, known)
+    _rest(st, width, width_out, known, dtype)
 
 
-def _rest(st, width, known, dtype):
+def _widths(spec, mult_arity):
+    """Node counts and sub-node counts per layer of a state's width (ints, or [n_sum, n_mult]
+    with ``config.mult_arity``); bounded before anything is allocated."""
+    spec = _list(spec, "width")
+    if len(spec) < 2:
+        _fail("width needs at least two entries")
+    for w in spec:
+        for v in (_list(w, "width entry", 2) if isinstance(w, (list, tuple)) else [w]):
+            _int(v, "width entry", 0, _MAX_WIDTH)
+    if not (isinstance(mult_arity, numbers.Integral) and not isinstance(mult_arity, bool)):
+        for a in _list(mult_arity, "config.mult_arity", len(spec)):
+            for v in (_list(a, "config.mult_arity entry") if isinstance(a, (list, tuple))
+                      else [a]):
+                _int(v, "config.mult_arity entry", 0, _MAX_WIDTH)
+    try:
+        layouts = parse_mult_width(spec, mult_arity)
+    except (TypeError, ValueError) as e:
+        _fail(f"width: {e}")
+    width_out = [lay.n_sub for lay in layouts]
+    if max(width_out) > _MAX_WIDTH:
+        _fail(f"width has a layer of {max(width_out)} sub-nodes (at most {_MAX_WIDTH})")
+    return [lay.n_nodes for lay in layouts], width_out
+
+
+def _rest(st, width, width_out, known, dtype):
     for n, item in enumerate(_list(st["symbolic_fits"], "symbolic_fits")):
         edge, fit = _list(item, f"symbolic_fits[{n}]", 2)
         l, i, j = (_int(v, f"symbolic_fits[{n}] edge", 0) for v in _list(edge, "an edge", 3))
-        if l >= len(width) - 1 or i >= width[l] or j >= width[l + 1]:
+        if l >= len(width) - 1 or i >= width[l] or j >= width_out[l + 1]:
             _fail(f"symbolic_fits[{n}] names the edge {(l, i, j)}, not in the model")
         fit = _dict(fit, f"symbolic_fits[{n}]")
         if set(fit) != set(_FIT_FIELDS):

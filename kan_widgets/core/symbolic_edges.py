@@ -168,7 +168,7 @@ class SymbolicMixin:
             )
 
     def _live_edge(self, edge) -> EdgeId:
-        e = EdgeId(*as_edge(edge, self.width))
+        e = EdgeId(*as_edge(edge, self.width, self.width_out))
         if self.layers[e.layer].mask[e.src, e.dst] == 0:
             raise ValueError(f"edge {tuple(e)} is pruned; unprune it first "
                              f"(model.unprune({tuple(e)}))")
@@ -290,7 +290,7 @@ class SymbolicMixin:
     def unfix_symbolic(self, edge):
         """Back to the spline, exactly as it was (its coefficients were never touched).
         In place; returns self. A spline edge is left as it is."""
-        e = EdgeId(*as_edge(edge, self.width))
+        e = EdgeId(*as_edge(edge, self.width, self.width_out))
         layer = self.layers[e.layer]
         if bool(layer.symbolic[e.src, e.dst]):
             layer.set_symbolic(e.src, e.dst, None)

@@ -169,9 +169,9 @@ class TrainingMixin:
         """
         x = self._require_samples(X, "update_grid")
         with torch.no_grad():
-            for layer in self.layers:
+            for l, layer in enumerate(self.layers):
                 update_layer_grid(layer, x)
-                x = layer(x)
+                x = self.nodes_from_subnodes(l, layer(x))
         self.mark_changed()
         return self
 
@@ -189,12 +189,12 @@ class TrainingMixin:
         grid = check_int("refine(grid): grid", grid, 1)
         from .resources import check_size
 
-        check_size(self.width, grid, self.k, self.dtype)
+        check_size(self.width_out, grid, self.k, self.dtype)
         x = self._require_samples(X, "refine")
         with torch.no_grad():
-            for layer in self.layers:
+            for l, layer in enumerate(self.layers):
                 update_layer_grid(layer, x, grid)
-                x = layer(x)
+                x = self.nodes_from_subnodes(l, layer(x))
         self.config["grid"] = grid
         self.mark_changed()
         return self

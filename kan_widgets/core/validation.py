@@ -8,6 +8,8 @@ import warnings
 import numpy as np
 import torch
 
+from .mult import parse_mult_width
+
 __all__ = ["check_width", "as_matrix", "check_xy", "unpack_data", "positional_thresholds",
            "check_int", "check_number", "check_dtype", "check_seed", "check_fit_args"]
 
@@ -98,27 +100,12 @@ def check_fit_args(opt, steps, lr, batch, n, lambdas: dict, grid_args: dict):
 
 
 def check_width(width) -> list[int]:
-    """Validate a KAN width list and return a fresh list of ints (the caller's is not kept)."""
-    if isinstance(width, (str, bytes)) or not hasattr(width, "__iter__"):
-        raise TypeError(f"width must be a list of layer sizes like [2, 5, 1]; got {width!r}")
-    width = list(width)
-    if len(width) < 2:
-        raise ValueError(
-            f"width needs at least an input and an output size, like [2, 5, 1]; got {width!r}"
-        )
-    out = []
-    for i, w in enumerate(width):
-        if isinstance(w, (list, tuple)):
-            raise ValueError(
-                f"width[{i}] = {w!r}: multiplication nodes (pykan's [n_sum, n_mult]) are not "
-                "supported; give each layer a single int"
-            )
-        if isinstance(w, bool) or not isinstance(w, numbers.Integral):
-            raise TypeError(f"width[{i}] = {w!r} is not an int; layer sizes are positive ints")
-        if w < 1:
-            raise ValueError(f"width[{i}] = {w}: every layer needs at least one node")
-        out.append(int(w))
-    return out
+    """Validate a KAN width list and return a fresh list of node counts per layer.
+
+    Entries are ints (sum nodes) or, for hidden layers, pykan's ``[n_sum, n_mult]`` pairs
+    (multiplication nodes; see ``core.mult``), counted as ``n_sum + n_mult`` nodes.
+    """
+    return [lay.n_nodes for lay in parse_mult_width(width)]
 
 
 def as_matrix(a, name: str, *, n_cols: int | None = None, dtype=None, device=None,

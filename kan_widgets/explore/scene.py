@@ -194,7 +194,7 @@ def edge_detail(model, edge, X=None, n_points: int = 200, max_samples: int = 100
     given. ``names`` is a list of node-label lists (``NetworkLayout.node_labels``);
     ``scores`` as in ``build_scene``.
     """
-    e = as_edge(edge, model.width)
+    e = as_edge(edge, model.width, getattr(model, "width_out", None))
     layer = model.layers[e.layer]
     with torch.no_grad():
         X = model.X_fit_ if X is None else model.check_input(X)
@@ -238,7 +238,7 @@ def fix_previews(model, edge, fits, X, y) -> np.ndarray:
     ``node_scale * (new - old)``; only the layers after it are re-run, all candidates in one
     batch. Returns a (len(fits),) array.
     """
-    e = as_edge(edge, model.width)
+    e = as_edge(edge, model.width, getattr(model, "width_out", None))
     if not len(fits):
         return np.array([])
     layer = model.layers[e.layer]

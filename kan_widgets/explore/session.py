@@ -139,7 +139,7 @@ class Session(SessionQueries, PreviewCommands, NodeCommands, PersistCommands, Tr
         """Select an edge (None clears). Does not change the model."""
         self.poll()
         try:
-            self.selected = None if edge is None else as_edge(edge, self.model.width)
+            self.selected = None if edge is None else as_edge(edge, self.model.width, self.model.width_out)
         except (ValueError, IndexError) as err:
             self._report("select", err)
             raise
@@ -304,7 +304,7 @@ class Session(SessionQueries, PreviewCommands, NodeCommands, PersistCommands, Tr
                 raise err
             return self.selected
         try:
-            return as_edge(edge, self.model.width)
+            return as_edge(edge, self.model.width, self.model.width_out)
         except (ValueError, IndexError) as err:
             self._report("edge", err)
             raise
