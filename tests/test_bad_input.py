@@ -13,7 +13,8 @@ from kan_widgets import KAN
     ([2, 0, 1], ValueError, r"width\[1\] = 0"),
     ([2, 2.5, 1], TypeError, r"width\[1\] = 2.5 is not an int"),
     ("21", TypeError, "list of layer sizes"),
-    ([2, [3, 2], 1], ValueError, "multiplication nodes"),
+    ([2, [3, 2, 1], 1], ValueError, r"\[n_sum, n_mult\]"),
+    ([[1, 1], 2, 1], ValueError, "inputs cannot be multiplication nodes"),
 ])
 def test_bad_widths(width, err, match):
     with pytest.raises(err, match=match):

@@ -81,7 +81,7 @@ class MultLayout:
             idx[m, :a] = torch.arange(s, s + a)
         return idx
 
-    def subset(self, keep_nodes) -> "MultLayout":
+    def subset(self, keep_nodes) -> MultLayout:
         """The layout after keeping nodes ``keep_nodes`` (sorted indices)."""
         n_sum = sum(1 for j in keep_nodes if j < self.n_sum)
         return MultLayout(n_sum, [self.arity[j - self.n_sum] for j in keep_nodes

@@ -44,6 +44,7 @@ class PruningMixin:
         for l, layer in enumerate(self.layers):
             keep = (edge_scores[l] > edge_th).to(layer.mask.dtype)
             layer.mask.mul_(keep)
+        self._mask_broken_products()
         self.mark_changed()
         return self
 
@@ -77,10 +78,21 @@ class PruningMixin:
         return self
 
     def _mask_node(self, m: int, j: int):
-        if m > 0:
-            self.layers[m - 1].mask[:, j] = 0
+        if m > 0:  # every sub-node of a multiplication node
+            self.layers[m - 1].mask[:, self.mult_layout(m).sub_nodes(j)] = 0
         if m < self.depth:
             self.layers[m].mask[j, :] = 0
+
+    def _mask_broken_products(self):
+        """A multiplication node one of whose sub-nodes lost every input goes entirely: the
+        product of a (near-)constant factor is not kept as a half-pruned node."""
+        for m in range(1, self.depth):
+            layout = self.mult_layout(m)
+            into = self.layers[m - 1].mask.sum(0)  # (width_out[m],)
+            for j in range(layout.n_sum, layout.n_nodes):
+                subs = layout.sub_nodes(j)
+                if (into[subs] == 0).any() and (into[subs] > 0).any():
+                    self._mask_node(m, j)
 
     @atomic("prune_node", check=False)
     def prune_node(self, layer: int, i: int):
@@ -117,9 +129,13 @@ class PruningMixin:
         """Hidden nodes ``(node_layer, index)`` whose inputs or outputs are all masked."""
         out = []
         for m in range(1, self.depth):
-            into = self.layers[m - 1].mask.sum(0)  # (width[m],)
+            into = self.layers[m - 1].mask.sum(0)  # (width_out[m],) live inputs per sub-node
             outof = self.layers[m].mask.sum(1)
-            out += [(m, j) for j in range(self.width[m]) if into[j] == 0 or outof[j] == 0]
+            layout = self.mult_layout(m)
+            # a multiplication node has no live input when none of its sub-nodes has one
+            # (then it is a constant, folded exactly by compact)
+            out += [(m, j) for j in range(self.width[m])
+                    if outof[j] == 0 or all(into[s] == 0 for s in layout.sub_nodes(j))]
         return out
 
     def compact(self):
@@ -145,22 +161,26 @@ class PruningMixin:
             # constants of dead-input nodes, folded into the next layer's bias
             xs = self.layer_inputs(torch.zeros(1, self.width[0], dtype=self.dtype,
                                                device=self.device))
+            subs = [[s for j in k for s in self.mult_layout(m).sub_nodes(j)]
+                    for m, k in enumerate(keep)]  # kept sub-nodes (outputs of layer m - 1)
             for l, layer in enumerate(new.layers):
                 gone = [i for i in range(layer.n_in) if i not in keep[l]]
                 if gone:
                     acts = self.layers[l].activations(xs[l])[0]  # (n_out, n_in)
                     const = acts[:, gone].sum(1)  # (n_out,)
                     layer.node_bias += layer.node_scale * const
-                layer.subset(keep[l], keep[l + 1])
-        new.width = [len(k) for k in keep]
-        new.symbolic_fits_ = _remap_fits(self.symbolic_fits_, keep)
+                layer.subset(keep[l], subs[l + 1])
+        new._set_layouts([self.mult_layout(m).subset(k) for m, k in enumerate(keep)])
+        new.symbolic_fits_ = _remap_fits(self.symbolic_fits_, keep, subs)
         new.mark_changed()
         return new
 
 
-def _remap_fits(fits: dict, keep: list[list[int]]) -> dict:
+def _remap_fits(fits: dict, keep: list[list[int]], subs: list[list[int]]) -> dict:
+    """Fits renumbered: ``keep`` the kept nodes (edge sources), ``subs`` the kept sub-nodes
+    (edge destinations) per node-layer."""
     out = {}
     for (l, i, j), fit in fits.items():
-        if i in keep[l] and j in keep[l + 1]:
-            out[EdgeId(l, keep[l].index(i), keep[l + 1].index(j))] = fit
+        if i in keep[l] and j in subs[l + 1]:
+            out[EdgeId(l, keep[l].index(i), subs[l + 1].index(j))] = fit
     return out

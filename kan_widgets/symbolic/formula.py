@@ -4,7 +4,8 @@ Each output is composed layer by layer, exactly as the forward pass computes it:
 
     node_j = node_scale_j * sum_i (c_ij * f_ij(a_ij * x_i + b_ij) + d_ij) + node_bias_j
 
-(pruned edges contribute 0). ``simplify=True`` then cleans up the affine clutter without
+(pruned edges contribute 0); a multiplication node (``KAN(width=[2, [0, 1], 1])``) is the
+product of its sub-nodes, each computed as above. ``simplify=True`` then cleans up the affine clutter without
 sympy's slow general ``simplify``: polynomial parts are expanded everywhere, also inside
 function arguments (``0.0124*(-8.98*x - 0.0002)**2`` becomes ``0.99996*x**2 + ...``), additive constants are
 pulled out of ``exp`` (``c*exp(k + g) = (c*e^k)*exp(g)``) and scale factors out of ``log`` and
@@ -164,7 +165,7 @@ def formula(model, variables=None, digits=None, simplify=True):
                          f"{shown}. Fix them with model.auto_symbolic() or "
                          "model.fix_symbolic(edge, name), or prune them.")
     xs = _symbols(model, variables)
-    for layer in model.layers:
+    for l, layer in enumerate(model.layers):
         aff = layer.sym_affine.detach().double().cpu().tolist()
         mask = layer.mask.detach().cpu().tolist()
         scale = layer.node_scale.detach().double().cpu().tolist()
@@ -180,12 +181,25 @@ def formula(model, variables=None, digits=None, simplify=True):
                 terms.append(c * f(a * xs[i] + b) + d)
             node = sp.Float(scale[j]) * sp.Add(*terms) + sp.Float(bias[j])
             outs.append(clean(node) if simplify else node)
-        xs = outs
+        xs = _products(model, l + 1, outs, simplify)
     if digits is not None:
         xs = [round_numbers(e, digits) for e in xs]
         if simplify:  # rounding can leave exp(k + ...) or 1.0 factors behind
             xs = [round_numbers(clean(e), digits) for e in xs]
     return xs
+
+
+def _products(model, m: int, subs: list, simplify: bool) -> list:
+    """Sub-node expressions of node-layer ``m`` -> node expressions: each multiplication
+    node is the product of its sub-nodes (``clean`` expands polynomial factors)."""
+    if not hasattr(model, "mult_layout") or not model.mult_layout(m).arity:
+        return subs
+    layout = model.mult_layout(m)
+    nodes = []
+    for j in range(layout.n_nodes):
+        e = sp.Mul(*(subs[s] for s in layout.sub_nodes(j)))
+        nodes.append(clean(e) if simplify and j >= layout.n_sum else e)
+    return nodes
 
 
 def latex(model_or_exprs, variables=None, digits=None, simplify=True):
