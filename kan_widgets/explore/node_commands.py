@@ -70,7 +70,7 @@ class NodeCommands:
 
         def action():
             m = self.model
-            fresh = type(m)(m.width, **{**m.config, "grid": m.grid, "seed": seed},
+            fresh = type(m)(m.width_spec, **{**m.config, "grid": m.grid, "seed": seed},
                             dtype=m.dtype, device=m.device)
             st = fresh.state()
             st["variables"], st["output_names"] = m.variables_, m.output_names_
