@@ -11,6 +11,8 @@ Every number of one table comes from the same run, at one thread. Peers per conf
   floor+dX  the same matmuls, plus the gradient to their input for every layer but the first,
           which any multi-layer network has to compute
   kan~    the KAN after one grid update (sample-adaptive, non-uniform grids: what training runs on)
+  kan*    a KAN with multiplication nodes and as many edges into each hidden layer: every
+          hidden layer h becomes [h/2, h/4] (h/2 sum nodes, h/4 products of 2 sub-nodes)
   mlp     an MLP with the same number of parameters and depth
   pykan   pykan 0.2.8 in ``speed()`` mode (if installed)
 Each measurement runs in its own subprocess so peak RSS is per measurement.
@@ -45,13 +47,15 @@ sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
 x = (torch.rand(B, width[0]) * 2 - 1).to(dev)
 feats_dx = []
 
-if kind in ("kan", "kan_reg", "kan_adaptive"):
+if kind in ("kan", "kan_reg", "kan_adaptive", "kan_mult"):
     from kan_widgets import KAN
     from kan_widgets.core.training import regularization
+    if kind == "kan_mult":
+        width = [width[0]] + [[h // 2, h // 4] for h in width[1:-1]] + [width[-1]]
     model = KAN(width, grid=G, k=k, device=dev)
     if kind == "kan_adaptive":
         model.update_grid(x)
-    if kind in ("kan", "kan_adaptive"):
+    if kind in ("kan", "kan_adaptive", "kan_mult"):
         fwd = lambda: model(x)
     else:
         fwd = lambda: (lambda y, r: y.sum() + 1e-3 * r)(*regularization(model, x))
@@ -141,7 +145,7 @@ def main():
     ap.add_argument("--device", default="cpu", help="torch device of the tensors: cpu, cuda")
     args = ap.parse_args()
     reps = 3 if args.quick else 10
-    kinds = ["kan", "kan_reg", "kan_adaptive", "floor", "floor_dx", "mlp"]
+    kinds = ["kan", "kan_reg", "kan_adaptive", "kan_mult", "floor", "floor_dx", "mlp"]
     kinds += ["pykan"] if has_pykan() and args.device == "cpu" else []
     configs = CONFIGS[:1] if args.quick else CONFIGS
     if args.config is not None:

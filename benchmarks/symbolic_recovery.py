@@ -65,6 +65,10 @@ FORMULAS = {
     "paper e": (sp.exp((sp.sin(pi * (x**2 + y**2)) + sp.sin(pi * (z**2 + w**2))) / 2),
                 [x, y, z, w], [4, 2, 1, 1]),
     "xy+zw": (x * y + z * w, [x, y, z, w], [4, 4, 1]),
+    # the products again, with multiplication nodes (pykan's [n_sum, n_mult] notation)
+    "mult: xy": (x * y, [x, y], [2, [0, 1], 1]),
+    "mult: xy+zw": (x * y + z * w, [x, y, z, w], [4, [0, 2], 1]),
+    "mult: sin(pi xy)": (sp.sin(pi * x * y), [x, y], [2, [0, 1], 1, 1]),
 }
 
 
@@ -216,7 +220,7 @@ def main():
             print("pykan is not installed (pip install -r benchmarks/requirements.txt): "
                   "kan_widgets only")
     names = args.only or list(FORMULAS)
-    head = f"{'formula':<22}{'vars':>5}  {'width':<13}"
+    head = f"{'formula':<22}{'vars':>5}  {'width':<18}"
     for t in tools:
         head += f"| {t:<11} {'rec':>3} {'RMSE':>9} {'wall s':>7} "
     print(head)
@@ -224,7 +228,7 @@ def main():
     shown = []
     for name in names:
         truth, variables, width = FORMULAS[name]
-        row = f"{name:<22}{len(variables):>5}  {str(width):<13}"
+        row = f"{name:<22}{len(variables):>5}  {str(width):<18}"
         for t, fn in tools.items():
             ok, rmse, wall, snapped = fn(truth, variables, width, args.steps, args.seed)
             totals[t][0] += ok
@@ -232,7 +236,7 @@ def main():
             row += f"| {'':<11} {'yes' if ok else 'no':>3} {rmse:>9.1e} {wall:>7.1f} "
             shown.append(f"  {name:<22} {t:<12} {snapped}")
         print(row, flush=True)
-    print(f"{'total':<42}" + "".join(f"| {'':<11} {totals[t][0]:>3} {'':>9} {totals[t][1]:>7.1f} "
+    print(f"{'total':<47}" + "".join(f"| {'':<11} {totals[t][0]:>3} {'':>9} {totals[t][1]:>7.1f} "
                                      for t in tools))
     print(f"recovered out of {len(names)}; steps={args.steps}, seed={args.seed}, {args.dtype}, "
           "one torch thread")
