@@ -89,6 +89,17 @@ def _reads_as_code(text: str) -> bool:
                for n in ast.walk(tree))
 
 
+def _label(v, what) -> str:
+    """A name shown to people (an input or output name): any printable text. It is only ever
+    displayed or used as a sympy Symbol's name, never evaluated, so a data set named after its
+    formula (``exp(y**2+sin(pi*x))``, as ``datasets.from_formula`` names the target) loads."""
+    if type(v) is not str:
+        _fail(f"{what} must be a str, got {type(v).__name__}")
+    if not v or len(v) > _MAX_NAME or not v.isprintable():
+        _fail(f"{what} must be 1..{_MAX_NAME} printable characters, got {v[:40]!r}")
+    return v
+
+
 def _name(v, what) -> str:
     if type(v) is not str:
         _fail(f"{what} must be a str, got {type(v).__name__}")
@@ -275,6 +286,6 @@ def _rest(st, width, width_out, known, dtype):
     for key, n in (("variables", width[0]), ("output_names", width[-1])):
         names = st[key]
         if names is not None:
-            names = [_name(v, f"{key} entry") for v in _list(names, key, n)]
+            names = [_label(v, f"{key} entry") for v in _list(names, key, n)]
             if len(set(names)) != len(names):
                 _fail(f"{key} are not distinct")

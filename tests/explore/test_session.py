@@ -298,3 +298,20 @@ def test_own_training_is_not_a_change_made_outside(session):
     session.train(steps=2, opt="Adam", lr=1e-2)
     assert not session.poll()
     assert [s.kind for s, _ in session.undo_history.steps()] == ["start", "train"]
+
+
+def test_undo_works_for_a_model_fitted_on_a_formula_named_target():
+    # from_formula names the target after its formula; snapshots must restore it (regression:
+    # the model-file checks refused such a name as code and undo failed)
+    import kan_widgets as kw
+    from kan_widgets import KAN
+    from kan_widgets.explore import Session
+
+    data = kw.datasets.from_formula("exp(sin(pi*x) + y**2)", n_train=200, n_test=200)
+    model = KAN([2, 2, 1], seed=0).fit(data, steps=2, progress=False)
+    start = {k: v.clone() for k, v in model.state_dict().items() if torch.is_tensor(v)}
+    s = Session(model, data)
+    s.prune_edge((0, 0, 0))
+    s.undo()
+    assert all(torch.equal(v, model.state_dict()[k]) for k, v in start.items())
+    assert model.output_names_ == data.outputs
