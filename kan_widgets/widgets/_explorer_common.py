@@ -19,32 +19,32 @@ __all__ = ["button", "guard", "set_enabled", "nowrap", "fmt", "short", "style_wi
 STYLE = """<style>
 .kw-explorer { container-type: inline-size; width: 100%; overflow: visible; }
 .kw-explorer .kw-style { display: none; }
-.kw-explorer .kw-grid {
+.kw-explorer .kw-layout {
   display: grid; gap: 6px 14px; align-items: start; overflow: visible;
   grid-template-columns: minmax(0, 1fr);
   grid-template-areas: "tool" "net" "edge" "form" "train" "data";
 }
 @container (min-width: 760px) {
-  .kw-explorer .kw-grid {
+  .kw-explorer .kw-layout {
     grid-template-columns: minmax(300px, 1fr) minmax(330px, 440px);
     grid-template-rows: auto auto 1fr auto auto;
     grid-template-areas: "tool tool" "net edge" "form edge" "train train" "data data";
   }
 }
 @container (min-width: 1240px) {
-  .kw-explorer .kw-grid {
+  .kw-explorer .kw-layout {
     grid-template-columns: minmax(360px, 1fr) minmax(360px, 470px) minmax(340px, 470px);
     grid-template-rows: auto auto 1fr auto;
     grid-template-areas: "tool tool tool" "net edge train" "form edge train" "data data train";
   }
 }
-.kw-explorer .kw-grid > * { min-width: 0; }
-.kw-explorer .kw-grid > .kw-toolbar { grid-area: tool; }
-.kw-explorer .kw-grid > .kw-network { grid-area: net; }
-.kw-explorer .kw-grid > .kw-edge-panel { grid-area: edge; }
-.kw-explorer .kw-grid > .kw-formula { grid-area: form; }
-.kw-explorer .kw-grid > .kw-train-panel { grid-area: train; }
-.kw-explorer .kw-grid > .kw-data-view { grid-area: data; }
+.kw-explorer .kw-layout > * { min-width: 0; }
+.kw-explorer .kw-layout > .kw-toolbar { grid-area: tool; }
+.kw-explorer .kw-layout > .kw-network { grid-area: net; }
+.kw-explorer .kw-layout > .kw-edge-panel { grid-area: edge; }
+.kw-explorer .kw-layout > .kw-formula { grid-area: form; }
+.kw-explorer .kw-layout > .kw-train-panel { grid-area: train; }
+.kw-explorer .kw-layout > .kw-data-view { grid-area: data; }
 
 /* toolbar: Undo / Redo / History, then the message, which keeps two lines of room */
 .kw-explorer .kw-toolbar { display: flex; flex-flow: row nowrap; align-items: center;

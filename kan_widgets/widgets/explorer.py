@@ -132,7 +132,7 @@ class Explorer:
         grid = widgets.Box([toolbar, self._network.widget, self._edge_panel.widget,
                             self._formula_panel.widget, self._train_panel.widget,
                             self._data_panel.widget])
-        grid.add_class("kw-grid")
+        grid.add_class("kw-layout")
         # FitPlots: the figures follow their boxes' widths as the grid reflows
         self._widget = widgets.VBox([style_widget(), FitPlots(), grid])
         self._widget.add_class("kw-explorer")
