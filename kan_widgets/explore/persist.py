@@ -44,7 +44,8 @@ def session_state(session) -> dict:
         "model": session.model.state(),
         "data": data,
         "history": {"start": _step(h.start), "done": [_step(s) for s in h.done],
-                    "undone": [_step(s) for s in h.undone], "max_steps": h.max_steps},
+                    "undone": [_step(s) for s in h.undone], "max_steps": h.max_steps,
+                    "max_bytes": h.max_bytes},
         "selected": None if sel is None else [int(v) for v in sel],
         "selected_node": (None if session.selected_node is None
                           else [int(v) for v in session.selected_node]),
@@ -127,6 +128,8 @@ class PersistCommands:
             data = {"train_input": d["X"], "train_label": d["y"]}
             if d["X_test"] is not None:
                 data.update(test_input=d["X_test"], test_label=d["y_test"])
+        if "max_bytes" in st["history"]:  # files written before the byte budget lack it
+            kw.setdefault("max_history_bytes", st["history"]["max_bytes"])
         s = cls(model, data, max_history=st["history"]["max_steps"], **kw)
         if d is not None:  # the node names the session showed
             s.layout = NetworkLayout.from_width(model.width, d["variables"], d["outputs"])

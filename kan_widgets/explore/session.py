@@ -25,7 +25,7 @@ from traitlets import Any, Bool, HasTraits, Int, List, Unicode
 from ..core.edges import EdgeId, as_edge
 from ..core.validation import positional_thresholds, unpack_data
 from .checks import HUGE_GRID, read_grid
-from .history import Step, UndoHistory, restore_state
+from .history import DEFAULT_MAX_BYTES, Step, UndoHistory, restore_state
 from .layout import NetworkLayout
 from .node_commands import NodeCommands
 from .persist import PersistCommands
@@ -52,7 +52,11 @@ class Session(SessionQueries, PreviewCommands, NodeCommands, PersistCommands, Tr
     model : KAN, changed in place by the commands
     data : Dataset, pykan-style dict, or None (then samples are the model's last fit inputs
         and ``train`` is unavailable)
-    max_history : undo depth
+    max_history : undo depth (the oldest steps are forgotten past this many)
+    max_history_bytes : memory the undo snapshots may hold (default 256 MB); the oldest steps
+        are forgotten past it, the most recent one is always kept. Unchanged tensors are
+        shared between steps, so a small edit costs little; ``undo_history.forgotten``
+        counts the steps dropped
     live_interval : least seconds between the starts of two live redraws while training
         (0.2: up to 5 frames/s)
 
@@ -93,7 +97,8 @@ class Session(SessionQueries, PreviewCommands, NodeCommands, PersistCommands, Tr
     can_undo = Bool(False)
     can_redo = Bool(False)
 
-    def __init__(self, model, data=None, max_history=100, live_interval=0.2):
+    def __init__(self, model, data=None, max_history=100, live_interval=0.2,
+                 max_history_bytes=DEFAULT_MAX_BYTES):
         super().__init__()
         self.model = model
         self.data = data
@@ -118,7 +123,8 @@ class Session(SessionQueries, PreviewCommands, NodeCommands, PersistCommands, Tr
         self._thread = None
         self._cache_version = model.version
         test, train = self.losses()
-        self.undo_history = UndoHistory(test, train, max_steps=max_history)
+        self.undo_history = UndoHistory(test, train, max_steps=max_history,
+                                        max_bytes=max_history_bytes)
         self._seen, self._seen_state = model.version, model.state()
 
     # ------------------------------------------------------------------ reading

@@ -59,7 +59,8 @@ class Explorer:
         column (the other figures always do; the layout uses the width of the output area:
         two columns from ~760 px, three from ~1240 px). A network resized in the browser
         stops answering clicks (plotly 7.1), hence the fixed default.
-    **session_kw : passed to ``Session`` (``max_history``, ``live_interval``)
+    **session_kw : passed to ``Session`` (``max_history``, ``max_history_bytes``: the undo
+        history's depth and memory budget, default 100 steps and 256 MB; ``live_interval``)
 
     Attributes
     ----------
