@@ -75,7 +75,9 @@ def polish(expr, variables, X, y, iters=60):
 
     try:
         opt.step(closure)
-    except (RuntimeError, ValueError, OverflowError):  # a singular step: keep the original
+    # a singular or non-finite step (torch's strong-Wolfe search raises IndexError on a NaN
+    # bracket): keep the original
+    except (RuntimeError, ValueError, ArithmeticError, IndexError):
         return expr, err0
     finally:
         opt.release()
