@@ -27,21 +27,9 @@ from .lab import (
     wait_for_plotly,
     wait_for_text,
 )
+from .test_explorer_browser import CELL  # the same toy Explorer cell
 
 OUTSIDE = "changed outside the Explorer"
-
-CELL = """\
-import torch
-import kan_widgets as kw
-from kan_widgets import KAN, Explorer
-
-f = lambda X: torch.exp(torch.sin(torch.pi * X[:, 0]) + X[:, 1] ** 2)
-data = kw.datasets.from_function(f, n_var=2, ranges=(-1, 1), n_train=1000, n_test=1000,
-                                 seed=0, variables=["x", "y"])
-model = KAN([2, 5, 1], grid=5, k=3, seed=0).fit(data, steps=6, progress=False)
-explorer = Explorer(model, data)
-explorer
-"""
 
 
 def _button(page, scope, label):
