@@ -9,6 +9,7 @@ model only.
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 
@@ -16,6 +17,7 @@ import torch
 from torch import nn
 
 from .lbfgs import LBFGS
+from .threads import _rows, scope
 from .training import HISTORY_KEYS, FitDivergedWarning, _step
 from .transaction import transaction
 from .validation import as_matrix, check_fit_args, check_width, check_xy, unpack_data
@@ -44,6 +46,19 @@ class _Objective:
                 self.mse = torch.nn.functional.mse_loss(pred, yb)
         self.reg = xb.new_zeros(())
         return loss
+
+
+
+def _thread_scoped(method):
+    """Run ``fit``/``forward`` under the library's thread policy (as ``KAN``'s verbs are),
+    sized by samples x parameters."""
+    @functools.wraps(method)
+    def run(self, *args, **kwargs):
+        x = args[0] if args else kwargs.get("data", kwargs.get("x", kwargs.get("X")))
+        rows = _rows(x) if x is not None else 1
+        with scope("fit" if method.__name__ == "fit" else "forward", rows * self.n_params):
+            return method(self, *args, **kwargs)
+    return run
 
 
 class MLP(nn.Module):
@@ -125,6 +140,7 @@ class MLP(nn.Module):
         return as_matrix(x, "X", n_cols=self.width[0], dtype=self.dtype, device=self.device,
                          what="input columns")
 
+    @_thread_scoped
     def forward(self, x) -> torch.Tensor:
         """(batch, width[0]) -> (batch, width[-1])."""
         return self.net(self.check_input(x))
@@ -142,6 +158,7 @@ class MLP(nn.Module):
         with torch.no_grad():
             return float(((self.forward(X) - y) ** 2).mean().sqrt())
 
+    @_thread_scoped
     def fit(self, data, y=None, *, steps=100, opt="LBFGS", lr=1.0, batch=-1, loss_fn=None,
             X_test=None, y_test=None, callback=None, progress=True):
         """Train the network. In place; returns self.
