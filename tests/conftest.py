@@ -16,3 +16,15 @@ def toy():
 def fitted(toy):
     """A [2, 5, 1] KAN briefly trained on the toy (tests copy it before changing it)."""
     return KAN([2, 5, 1], grid=5, k=3, seed=0).fit(toy, steps=8, progress=False)
+
+
+@pytest.fixture
+def cleanup():
+    """Names of user functions a test registers; they are unregistered after it."""
+    import kan_widgets.core.functions as F
+
+    names = []
+    yield names
+    for n in names:
+        if n in F.LIBRARY:
+            F.unregister_function(n)

@@ -74,15 +74,6 @@ def test_unknown_name_lists_close_matches():
         sympy_function("no_such_function")
 
 
-@pytest.fixture
-def cleanup():
-    names = []
-    yield names
-    for n in names:
-        if n in F.LIBRARY:
-            F.unregister_function(n)
-
-
 def test_register_function_both_sides(cleanup):
     cleanup.append("sinsq")
     f = kw.register_function("sinsq", sympy_fn="sin(x)**2", complexity=3)

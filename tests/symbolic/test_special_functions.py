@@ -17,15 +17,6 @@ Z = np.array([-2.5, -1.5, -0.5, 0.5, 1.7, 3.2])
 ZP = Z[Z > 0]
 
 
-@pytest.fixture
-def cleanup():
-    names = []
-    yield names
-    for n in names:
-        if n in F.LIBRARY:
-            F.unregister_function(n)
-
-
 def test_register_a_bessel_both_ways(cleanup):
     cleanup += ["J0", "J0t"]
     a = kw.register_function("J0", torch.special.bessel_j0, sympy_fn=lambda x: sp.besselj(0, x))
