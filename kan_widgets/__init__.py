@@ -26,6 +26,7 @@ _LAZY = {
     "BSplineExplorer": "kan_widgets.widgets",
     "GridExtensionDemo": "kan_widgets.widgets",
     "KARTDemo": "kan_widgets.widgets",
+    "ContinualLearningDemo": "kan_widgets.widgets",
 }
 
 __all__ = ["KAN", "MLP", "EdgeId", "SymbolicFit", "FitDivergedWarning", "FitWorsenedWarning",

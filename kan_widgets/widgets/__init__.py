@@ -8,6 +8,7 @@ _LAZY = {
     "BSplineExplorer": "kan_widgets.widgets.teaching_bspline",
     "GridExtensionDemo": "kan_widgets.widgets.teaching_grid",
     "KARTDemo": "kan_widgets.widgets.teaching_kart",
+    "ContinualLearningDemo": "kan_widgets.widgets.teaching_continual",
 }
 
 __all__ = list(_LAZY)
