@@ -12,6 +12,16 @@ from .core import KAN, EdgeId, FitDivergedWarning, FitWorsenedWarning, NonFinite
 from .core.functions import set_definition_compiler as _set_definition_compiler
 from .core.mlp import MLP
 from .core.plotting import set_plotter as _set_plotter
+from .core.structure import (
+    StructureTest,
+    StructureTree,
+    detect_separability,
+    generalized_separability,
+    separability,
+    structure_tree,
+    symmetry,
+)
+from .core.structure import set_tree_plotter as _set_tree_plotter
 from .core.threads import get_threads, set_threads
 from .datasets import Dataset
 
@@ -31,7 +41,9 @@ _LAZY = {
 
 __all__ = ["KAN", "MLP", "EdgeId", "SymbolicFit", "FitDivergedWarning", "FitWorsenedWarning",
            "NonFiniteError", "Dataset", "datasets",
-           "__version__", "set_threads", "get_threads", *_LAZY]
+           "__version__", "set_threads", "get_threads", "separability", "detect_separability",
+           "generalized_separability", "symmetry", "structure_tree", "StructureTest",
+           "StructureTree", *_LAZY]
 
 
 def _compile_definition(src):
@@ -52,6 +64,14 @@ def _plot(model, **options):
 
 
 _set_plotter(_plot)
+
+
+def _plot_tree(tree, **options):
+    """``StructureTree.plot``'s plotter, imported on first use like ``_plot``."""
+    return import_module("kan_widgets.widgets.tree_plot").tree_figure(tree, **options)
+
+
+_set_tree_plotter(_plot_tree)
 
 
 def __getattr__(name):

@@ -19,6 +19,7 @@ from .pruning import PruningMixin
 from .pykan_names import missing_attribute, train_hint
 from .report import model_repr
 from .resources import check_size
+from .structure.mixin import StructureMixin
 from .symbolic_edges import SymbolicMixin
 from .threads import scoped
 from .training import HISTORY_KEYS, TrainingMixin
@@ -28,7 +29,7 @@ __all__ = ["KAN"]
 
 
 class KAN(TrainingMixin, ClassifierMixin, FreezeMixin, AttributionMixin, PruningMixin, SymbolicMixin, IOMixin,
-          nn.Module):
+          StructureMixin, nn.Module):
     """A Kolmogorov-Arnold Network.
 
     Every edge carries a learnable 1-D function
