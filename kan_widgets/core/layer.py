@@ -29,7 +29,7 @@ from .functions import get_function
 from .grid import fit_coef
 from .span_tables import build_span_tables, local_values, scatter_features
 
-__all__ = ["KANLayer", "BASE_FUNCTIONS"]
+__all__ = ["KANLayer", "BASE_FUNCTIONS", "sparse_mask"]
 
 # residual functions b(x), plain torch ops: autograd and torch.func differentiate them exactly
 # (silu as x * sigmoid(x): torch's fused silu rounds differently in float32, and a float32
@@ -39,6 +39,19 @@ BASE_FUNCTIONS = {
     "identity": lambda x: x,
     "zero": torch.zeros_like,
 }
+
+
+def sparse_mask(n_in: int, n_out: int, dtype=None, device=None) -> torch.Tensor:
+    """pykan's sparse initialisation: (n_in, n_out) 0/1 mask linking each input to the nearest
+    output and each output to the nearest input, both sides evenly spaced on [0, 1] (ties go
+    to the lower index). Every node keeps at least one edge; a square layer is diagonal."""
+    x_in = (torch.arange(n_in, dtype=torch.float64) + 0.5) / n_in
+    x_out = (torch.arange(n_out, dtype=torch.float64) + 0.5) / n_out
+    dist = (x_in[:, None] - x_out[None, :]).abs()  # (n_in, n_out)
+    mask = torch.zeros(n_in, n_out, dtype=dtype or torch.get_default_dtype(), device=device)
+    mask[torch.arange(n_in), dist.argmin(1)] = 1
+    mask[dist.argmin(0), torch.arange(n_out)] = 1
+    return mask
 
 
 def _wants_grad(x: torch.Tensor) -> bool:

@@ -12,7 +12,7 @@ from .classification import ClassifierMixin
 from .edges import EdgeId, as_edge
 from .freezing import FreezeMixin
 from .io import IOMixin
-from .layer import KANLayer
+from .layer import KANLayer, sparse_mask
 from .mult import MultLayout, combine, parse_mult_width
 from .plotting import plot_model
 from .pruning import PruningMixin
@@ -68,6 +68,11 @@ class KAN(TrainingMixin, ClassifierMixin, FreezeMixin, AttributionMixin, Pruning
     sb_trainable, sp_trainable : bool
         Train ``scale_base`` / ``scale_sp`` of every edge (pykan's names); per edge or layer
         see ``freeze``.
+    sparse_init : bool
+        pykan's sparse initialisation: each layer starts with only the edges linking every
+        node to its nearest neighbours on the other side (nodes evenly spaced on [0, 1]);
+        the others start pruned (``unprune`` brings them back). Modular structure then shows
+        up more readily; ``auto_swap`` makes it visible.
     device, dtype : torch device and floating dtype of the parameters.
 
     Attributes
@@ -100,7 +105,7 @@ class KAN(TrainingMixin, ClassifierMixin, FreezeMixin, AttributionMixin, Pruning
     def __init__(self, width, grid=5, k=3, seed=0, grid_range=(-1.0, 1.0), grid_eps=0.02,
                  base_fun="silu", noise_scale=0.3, scale_base_mu=0.0, scale_base_sigma=1.0,
                  affine_trainable=False, sb_trainable=True, sp_trainable=True, mult_arity=2,
-                 device=None, dtype=None):
+                 sparse_init=False, device=None, dtype=None):
         super().__init__()
         layouts = parse_mult_width(width, mult_arity)
         width = [lay.n_nodes for lay in layouts]
@@ -132,6 +137,10 @@ class KAN(TrainingMixin, ClassifierMixin, FreezeMixin, AttributionMixin, Pruning
             self.config.update(sb_trainable=bool(sb_trainable), sp_trainable=bool(sp_trainable))
         if any(lay.arity for lay in layouts):
             self.config["mult_arity"] = [list(lay.arity) for lay in layouts]
+        if not isinstance(sparse_init, bool):
+            raise TypeError(f"sparse_init must be True or False; got {sparse_init!r}")
+        if sparse_init:  # kept out of config when off, as sb_trainable
+            self.config["sparse_init"] = True
         gen = torch.Generator().manual_seed(int(seed))
         self.layers = nn.ModuleList(
             KANLayer(width[l], layouts[l + 1].n_sub, grid=grid, k=k, grid_range=(lo, hi),
@@ -141,6 +150,8 @@ class KAN(TrainingMixin, ClassifierMixin, FreezeMixin, AttributionMixin, Pruning
             for l in range(len(width) - 1)
         )
         for layer in self.layers:
+            if sparse_init:  # after all layers drew their random numbers: same seed stream
+                layer.mask = sparse_mask(layer.n_in, layer.n_out, dtype, layer.knots.device)
             layer.node_scale.requires_grad_(affine_trainable)
             layer.node_bias.requires_grad_(affine_trainable)
             layer.scale_base.requires_grad_(bool(sb_trainable))

@@ -32,7 +32,8 @@ _OPTIONAL_KEYS = {"sym_names"}  # the first file format kept symbolic names ther
 _CONFIG = {"grid": "int", "k": "int", "seed": "int", "grid_range": "range", "grid_eps": "num",
            "base_fun": "base", "noise_scale": "num", "scale_base_mu": "num",
            "scale_base_sigma": "num", "affine_trainable": "bool",
-           "sb_trainable": "bool", "sp_trainable": "bool", "mult_arity": "mult"}
+           "sb_trainable": "bool", "sp_trainable": "bool", "mult_arity": "mult",
+           "sparse_init": "bool"}
 _FIT_FIELDS = ("name", "r2", "complexity", "a", "b", "c", "d")
 _FLOATS = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 _MAX_WIDTH, _MAX_NAME = 1_000_000, 200
