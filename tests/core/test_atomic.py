@@ -44,6 +44,8 @@ VERBS = {
     "unfix_symbolic": lambda m, d: m.unfix_symbolic((1, 0, 0)),
     "auto_symbolic": lambda m, d: m.auto_symbolic(lib=["x", "x^2", "sin"], r2_threshold=0.0),
     "load_state": lambda m, d: m.load_state(KAN([2, 5, 1], seed=3).state()),
+    "swap": lambda m, d: m.swap(1, 0, 4),
+    "auto_swap": lambda m, d: m.auto_swap(),
 }
 
 
