@@ -104,6 +104,12 @@ def test_generalized_separability_needs_the_ratio_free_of_third_groups(X):
     f = lambda X: X[:, 0] * X[:, 1] + X[:, 2]  # noqa: E731
     assert not kw.generalized_separability(f, X[:, :3], [[0], [1], [2]])
     assert kw.generalized_separability(f, X[:, :3], [[0, 1], [2]])
+    # sin(x*y*z + w) = F(g(x, y, z) + w), but not F(a(x) + b(y, z, w)) although every ratio
+    # f_x / f_b splits as a product: (y, z, w) does not enter through one combination
+    s = lambda X: torch.sin(X[:, 0] * X[:, 1] * X[:, 2] + X[:, 3])  # noqa: E731
+    assert kw.generalized_separability(s, X, [[0, 1, 2], [3]])
+    r = kw.generalized_separability(s, X, [[0], [1, 2, 3]])
+    assert not r and r.statistic > 0.05
     p = lambda X: X[:, 0] ** 2 * (X[:, 1] ** 2 + X[:, 2] ** 2) ** 2  # noqa: E731  (pykan's)
     assert kw.generalized_separability(p, X[:, :3], [[0], [1, 2]])
     assert not kw.generalized_separability(p, X[:, :3], [[1], [0, 2]])
@@ -230,6 +236,8 @@ def test_model_with_several_outputs_needs_output():
      + X[:, 2] ** 2 * (1 + X[:, 0] ** 2 + X[:, 1] ** 2), 3,
      ("composite", (("generalized", ("x", "y")), "z"))),
     (lambda X: X[:, 0] + X[:, 1] + X[:, 0] * X[:, 1] ** 2, 2, ("entangled", ("x", "y"))),
+    (lambda X: torch.sin(X[:, 0] * X[:, 1] * X[:, 2] + X[:, 3]), 4,
+     ("generalized", (("generalized", ("x", "y", "z")), "w"))),
 ])
 def test_tree_shapes(X, f, d, shape):
     tree = kw.structure_tree(f, X[:, :d], names=["x", "y", "z", "w"][:d])

@@ -39,13 +39,15 @@ def _node_weights(model, edge_scores):
     return out
 
 
+def _cost(w: np.ndarray) -> float:
+    """Cost of one layer's node-to-node weights (n_src, n_dst)."""
+    d = np.abs(node_positions(w.shape[0])[:, None] - node_positions(w.shape[1])[None, :])
+    return float((w * d).sum())
+
+
 def connection_cost(model, edge_scores) -> float:
     """``sum_l sum_ij score_lij * |x_i - x_j|`` (see the module doc)."""
-    total = 0.0
-    for l, w in enumerate(_node_weights(model, edge_scores)):
-        d = np.abs(node_positions(w.shape[0])[:, None] - node_positions(w.shape[1])[None, :])
-        total += float((w * d).sum())
-    return total
+    return sum(_cost(w) for w in _node_weights(model, edge_scores))
 
 
 def assignment(cost: np.ndarray) -> np.ndarray:
@@ -110,7 +112,8 @@ def permutation_plan(model, edge_scores, max_sweeps: int = 20):
     weights = _node_weights(model, edge_scores)
     orders = {m: list(range(model.width[m])) for m in range(1, model.depth)}
     sweeps = 0
-    for sweeps in range(1, max_sweeps + 1):
+    while sweeps < max_sweeps:
+        sweeps += 1
         changed = False
         for m in range(1, model.depth):
             order = _layer_order(model, weights, m)
@@ -128,11 +131,7 @@ def permutation_plan(model, edge_scores, max_sweeps: int = 20):
 
 
 def _layer_cost(weights, m) -> float:
-    total = 0.0
-    for w in (weights[m - 1], weights[m]):
-        d = np.abs(node_positions(w.shape[0])[:, None] - node_positions(w.shape[1])[None, :])
-        total += float((w * d).sum())
-    return total
+    return _cost(weights[m - 1]) + _cost(weights[m])
 
 
 def permute_nodes(model, m: int, order) -> None:

@@ -9,7 +9,9 @@ pykan's names: ``test_separability(model, x, groups, mode)`` is ``separability``
 ``symmetry``, ``detect_separability`` is ``detect_separability``; ``threshold`` /
 ``dependence_th`` is ``tol``. Differences: the statistics are scale-free (a function times
 1000 gets the same verdict), the multiplicative test does not divide by ``f``, and the
-generalized test also checks that ``f_a / f_b`` does not depend on a third group.
+generalized test also checks that ``f_a / f_b`` does not depend on a third group and that
+each group enters through one combination (pykan's test lets ``sin(x*y*z + w)`` pass as
+``F(g(x) + h(y, z, w))``).
 """
 
 from __future__ import annotations
@@ -193,9 +195,10 @@ def generalized_separability(f, X, groups, tol=1e-2, output=None, names=None):
     sf, X = as_function(f, X, output, names)
     groups = check_groups(groups, sf.names, sf.d)
     D = derivatives(sf, X, 3)
-    first, mixed = st.generalized_tensors(D, st.spreads(X))
-    return _result("generalized", groups, sf, st.generalized_statistic(first, mixed, groups),
-                   tol)
+    s = st.spreads(X)
+    first, mixed = st.generalized_tensors(D, s)
+    stat = st.generalized_statistic(first, mixed, st.angle_tensor(D, s), groups)
+    return _result("generalized", groups, sf, stat, tol)
 
 
 def symmetry(f, X, group, tol=1e-2, output=None, names=None):

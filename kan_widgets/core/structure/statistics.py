@@ -14,7 +14,9 @@ passes near zero) of a dimensionless quantity, so one tolerance fits functions o
 - generalized, for ``a``, ``b`` in different groups: the ratio ``f_a / f_b`` must depend only
   on the inputs of those two groups and split there as a product: first derivatives of
   ``log|f_a / f_b|`` along other groups' inputs and mixed second derivatives across the
-  two groups vanish, both times spreads. That holds when ``f = F(g_1(x_A) + g_2(x_B) + ...)``.
+  two groups vanish, both times spreads; and each group must be symmetric (the statistic
+  above), else ``sin(x y z + w)`` would pass for ``x | (y, z, w)``. Together they hold
+  exactly when ``f = F(g_1(x_A) + g_2(x_B) + ...)``.
 """
 
 from __future__ import annotations
@@ -103,9 +105,14 @@ def generalized_tensors(D, s):
     return first, mixed
 
 
-def generalized_statistic(first, mixed, groups) -> float:
-    """Largest violation of generalized separability into ``groups`` (a partition)."""
+def generalized_statistic(first, mixed, angles, groups) -> float:
+    """Largest violation of generalized separability into ``groups`` (a partition), from
+    ``generalized_tensors`` and ``angle_tensor``."""
     worst = 0.0
+    for G in groups:  # each group enters through one combination g_k(x_G)
+        rest = [v for H in groups if H is not G for v in H]
+        if len(G) > 1 and rest:
+            worst = max(worst, float(angles[G][:, G][:, :, rest].max()))
     for A, B in itertools.combinations(groups, 2):
         others = [e for G in groups if G is not A and G is not B for e in G]
         for a in A:

@@ -194,12 +194,13 @@ class _Builder:
     def _generalized(self, sf, variables):
         D3 = derivatives(sf, self.X, 3)
         first, mixed = st.generalized_tensors(D3, self.s)
+        angles = st.angle_tensor(D3, self.s)
         n = len(variables)
         valid = []
         for mask in range(1, 2 ** (n - 1)):  # bipartitions, the last input always in B
             A = [v for k, v in enumerate(variables) if mask >> k & 1]
             B = [v for v in variables if v not in A]
-            if st.generalized_statistic(first, mixed, [A, B]) <= self.tol:
+            if st.generalized_statistic(first, mixed, angles, [A, B]) <= self.tol:
                 valid.append(set(A))
         if not valid:
             return None
@@ -208,13 +209,13 @@ class _Builder:
         for v in variables:
             atoms.setdefault(tuple(v in A for A in valid), []).append(v)
         groups = sorted(atoms.values(), key=lambda g: g[0])
-        stat = st.generalized_statistic(first, mixed, groups)
+        stat = st.generalized_statistic(first, mixed, angles, groups)
         if stat > self.tol:  # the atoms fail together: keep the cleanest single split
             A = min(valid, key=lambda A: st.generalized_statistic(
                 first, mixed, [sorted(A), [v for v in variables if v not in A]]))
             groups = sorted([sorted(A), [v for v in variables if v not in A]],
                             key=lambda g: g[0])
-            stat = st.generalized_statistic(first, mixed, groups)
+            stat = st.generalized_statistic(first, mixed, angles, groups)
         return TreeNode("generalized", tuple(variables), self._children(sf, groups, outer=True),
                         stat)
 
