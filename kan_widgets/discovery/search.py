@@ -45,8 +45,10 @@ def _check_width(w, n_var):
     return w
 
 
-def _one_run(ds, view, width, lamb, seed, steps, deadline):
-    """One pass of the recipe in ``view``; returns a Candidate."""
+def _one_run(ds, view, width, lamb, seed, steps, deadline, halt=None):
+    """One pass of the recipe in ``view``; returns a Candidate. Its fits stop at the
+    ``deadline`` or when ``halt()`` says so (the rest of the recipe still runs, briefly, so
+    the run ends in a formula)."""
     t0 = time.perf_counter()
     rows = torch.randperm(len(ds.X_train), generator=torch.Generator().manual_seed(seed))
     vds = view.dataset(ds, rows[:MAX_ROWS])
@@ -54,7 +56,7 @@ def _one_run(ds, view, width, lamb, seed, steps, deadline):
                                                            else "") + ", target standardised"]
 
     def stop(_info):
-        return time.perf_counter() > deadline
+        return time.perf_counter() > deadline or (halt is not None and bool(halt()))
 
     def fit(model, n, lamb=0.0, update_grid=False):
         with warnings.catch_warnings():
@@ -95,7 +97,7 @@ def _as_dtype(ds, dtype):
 
 def discover(data, y=None, *, target=None, variables=None, time_budget=60.0, seed=0,
              widths=None, use_log=None, max_models=None, steps=40, progress=True,
-             callback=None) -> Front:
+             callback=None, stop=None) -> Front:
     """Candidate formulas for the data, on an accuracy/complexity front.
 
     Parameters
@@ -114,6 +116,9 @@ def discover(data, y=None, *, target=None, variables=None, time_budget=60.0, see
     steps : LBFGS steps per fit
     progress : show a tqdm progress bar (time spent out of the budget)
     callback : ``callback(front, candidate)`` after each candidate; return True to stop
+    stop : ``stop()`` -> bool, asked at every fit step and before each run (e.g. a
+        ``threading.Event``'s ``is_set`` from another thread): True ends the search soon,
+        the run in progress cut short but finished into a formula (``front.interrupted``)
 
     Returns
     -------
@@ -134,6 +139,9 @@ def discover(data, y=None, *, target=None, variables=None, time_budget=60.0, see
         raise ValueError(f"max_models must be >= 1; got {max_models!r}")
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable(front, candidate); got {callback!r}")
+    if stop is not None and not callable(stop):
+        raise TypeError(f"stop must be a callable taking no argument (e.g. event.is_set); "
+                        f"got {stop!r}")
     widths = None if widths is None else [_check_width(w, ds.n_var) for w in widths]
     runs = plan(ds.n_var, make_views(ds, use_log), widths)
     if max_models is not None:
@@ -146,12 +154,18 @@ def discover(data, y=None, *, target=None, variables=None, time_budget=60.0, see
         for k, (view, width, lamb) in enumerate(runs):
             if time.perf_counter() > deadline:
                 break
-            cand = _one_run(ds, view, width, lamb, seed + k, steps, deadline)
+            if stop is not None and stop():
+                front.interrupted = True
+                break
+            cand = _one_run(ds, view, width, lamb, seed + k, steps, deadline, stop)
             front.add(cand)
             if bar is not None:
                 bar.n = round(min(time.perf_counter() - t0, time_budget), 1)
                 bar.set_postfix_str(f"best: {front.best}"[:60])
             if callback is not None and callback(front, cand):
+                front.interrupted = True
+                break
+            if stop is not None and stop():
                 front.interrupted = True
                 break
     except KeyboardInterrupt:

@@ -106,12 +106,15 @@ class View:
         return (v - self.y_mean) / self.y_std
 
     def dataset(self, ds: Dataset, rows=None) -> Dataset:
-        """``ds`` in this view (training rows ``rows`` only, when given)."""
+        """``ds`` in this view (training rows ``rows`` only, when given). Its names say the
+        view: ``x_s`` is ``x`` scaled to [-1, 1], ``log_x_s`` is ``log x`` scaled; the target
+        ``y_s`` (``log_y_s``) is standardised."""
         X, y = (ds.X_train, ds.y_train) if rows is None else (ds.X_train[rows], ds.y_train[rows])
-        pre = "log " if self.kind == "log" else ""
+        # names usable as symbols in a formula: ``x_s`` is x scaled, ``log_x_s`` log x scaled
+        pre = "log_" if self.kind == "log" else ""
         return Dataset(self.inputs(X), self.target(y), self.inputs(ds.X_test),
-                       self.target(ds.y_test), [f"{pre}{v} (scaled)" for v in self.variables],
-                       [f"{pre}{ds.outputs[0]} (scaled)"])
+                       self.target(ds.y_test), [f"{pre}{v}_s" for v in self.variables],
+                       [f"{pre}{ds.outputs[0]}_s"])
 
     def symbols(self) -> list:
         """The model's input symbols, one per variable (``formula(model, variables=...)``)."""

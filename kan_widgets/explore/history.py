@@ -36,6 +36,10 @@ class Step:
     train_loss : train RMSE after the action
     before : ``model.state()`` just before the action (restored by undo)
     after : ``model.state()`` after it, kept only while the step is undone (used by redo)
+    swap : for an action that put another model (and data) in the session (loading a
+        discovered candidate): the ``(model, data)`` on the other side of the step, the one
+        undo (or redo) puts back, its state then restored from ``before`` (or ``after``);
+        None for the actions that change the model in place
     """
 
     label: str
@@ -44,6 +48,7 @@ class Step:
     train_loss: float = float("nan")
     before: dict | None = field(default=None, repr=False)
     after: dict | None = field(default=None, repr=False)
+    swap: tuple | None = field(default=None, repr=False)
 
 
 class UndoHistory:

@@ -39,17 +39,29 @@ def session_state(session) -> dict:
                 "y_test": session.y_test, "variables": list(session.layout.node_labels[0]),
                 "outputs": list(session.layout.node_labels[-1])}
     sel = session.selected
+    done, undone = _this_model(h)
     return {
         "format": SESSION_FORMAT,
         "model": session.model.state(),
         "data": data,
-        "history": {"start": _step(h.start), "done": [_step(s) for s in h.done],
-                    "undone": [_step(s) for s in h.undone], "max_steps": h.max_steps,
+        "history": {"start": _step(h.start), "done": [_step(s) for s in done],
+                    "undone": [_step(s) for s in undone], "max_steps": h.max_steps,
                     "max_bytes": h.max_bytes},
         "selected": None if sel is None else [int(v) for v in sel],
         "selected_node": (None if session.selected_node is None
                           else [int(v) for v in session.selected_node]),
     }
+
+
+def _this_model(h):
+    """The steps of ``h`` that act on the session's current model: a step that swapped in
+    another model (``Step.swap``, loading a candidate) and the steps beyond it on the far
+    side refer to a model the file does not hold, so they are not saved."""
+    swaps = [k for k, st in enumerate(h.done) if st.swap is not None]
+    done = h.done[swaps[-1] + 1:] if swaps else list(h.done)
+    swaps = [k for k, st in enumerate(h.undone) if st.swap is not None]  # redo order: last first
+    undone = h.undone[swaps[-1] + 1:] if swaps else list(h.undone)
+    return done, undone
 
 
 def write_session(session, path: str) -> str:

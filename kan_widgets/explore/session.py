@@ -19,18 +19,17 @@ import math
 import threading
 import warnings
 
-import torch
 from traitlets import Any, Bool, HasTraits, Int, List, Unicode
 
 from ..core.edges import EdgeId, as_edge
-from ..core.validation import positional_thresholds, unpack_data
+from ..core.validation import positional_thresholds
 from .checks import HUGE_GRID, read_grid
 from .history import DEFAULT_MAX_BYTES, Step, UndoHistory, restore_state
-from .layout import NetworkLayout
 from .node_commands import NodeCommands
 from .persist import PersistCommands
 from .previews import WORSE_FACTOR, PreviewCommands, worse_by
 from .queries import SessionQueries
+from .swap import SwapCommands
 from .training import ModelLock, TrainCommands
 
 __all__ = ["Session", "ModelLock"]
@@ -44,7 +43,7 @@ def _accepts(fn, name: str) -> bool:
 
 
 class Session(SessionQueries, PreviewCommands, NodeCommands, PersistCommands, TrainCommands,
-              HasTraits):
+              SwapCommands, HasTraits):
     """State and commands of one Explorer.
 
     Parameters
@@ -71,6 +70,10 @@ class Session(SessionQueries, PreviewCommands, NodeCommands, PersistCommands, Tr
     selected_node : (layer, i) of the selected node or None (``select_node``)
     worse : the last action made the loss more than ``WORSE_FACTOR`` times worse (the message
         says so; the widget shows Undo next to it)
+    structure : bumped when the session's model is another object, of maybe another width,
+        or its data changed (``replace_model``, and its undo / redo): views rebuild
+    discovering : a discovery search runs for this session (``DiscoverState``); training
+        is refused meanwhile
 
     Attributes
     ----------
@@ -96,32 +99,20 @@ class Session(SessionQueries, PreviewCommands, NodeCommands, PersistCommands, Tr
     preview = List()
     can_undo = Bool(False)
     can_redo = Bool(False)
+    structure = Int(0)
+    discovering = Bool(False)
 
     def __init__(self, model, data=None, max_history=100, live_interval=0.2,
                  max_history_bytes=DEFAULT_MAX_BYTES):
         super().__init__()
-        self.model = model
-        self.data = data
         self.lock = ModelLock()
         self.live_interval = float(live_interval)
-        self.X = self.y = self.X_test = self.y_test = None
-        names = None
-        if data is not None:
-            self.X, self.y, self.X_test, self.y_test, names = unpack_data(data)
-            kw = dict(dtype=model.dtype, device=model.device)
-            self.X, self.y = (torch.as_tensor(v, **kw) for v in (self.X, self.y))
-            if self.X_test is not None:
-                self.X_test, self.y_test = (torch.as_tensor(v, **kw)
-                                            for v in (self.X_test, self.y_test))
-        inputs = (names[0] if names else None) or model.variables_
-        outputs = (names[1] if names else None) or model.output_names_
-        self.layout = NetworkLayout.from_width(model.width, inputs, outputs)
-        self.train_log: list[dict] = []
         self._cache: dict = {}
+        self._attach(model, data)
+        self.train_log: list[dict] = []
         self._busy = threading.Lock()  # makes "is a fit running? if not, start one" atomic
         self._stop = threading.Event()
         self._thread = None
-        self._cache_version = model.version
         test, train = self.losses()
         self.undo_history = UndoHistory(test, train, max_steps=max_history,
                                         max_bytes=max_history_bytes)
@@ -253,7 +244,7 @@ class Session(SessionQueries, PreviewCommands, NodeCommands, PersistCommands, Tr
             now = self._seen_state  # the model now (poll just made sure)
             # restore first (atomic), then mark the step undone: an interrupted restore
             # leaves both the model and the history as they were
-            restore_state(self.model, step.before)
+            self._restore(step, step.before)
             self.undo_history.pop_undo()
             step.after = now
             self._changed(f"undid: {step.label}")
@@ -269,7 +260,7 @@ class Session(SessionQueries, PreviewCommands, NodeCommands, PersistCommands, Tr
                 return self
             step = self.undo_history.undone[-1]
             now = self._seen_state
-            restore_state(self.model, step.after)
+            self._restore(step, step.after)
             self.undo_history.pop_redo()
             step.before, step.after = now, None
             self._changed(f"redid: {step.label}")

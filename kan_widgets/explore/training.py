@@ -88,6 +88,10 @@ class TrainCommands:
                 err = RuntimeError("training is already running; press Stop first")
                 self._report("train", err)
                 raise err
+            if self.discovering:  # both would share two CPUs; one at a time
+                err = RuntimeError("Discover is running; wait for it or press its Stop first")
+                self._report("train", err)
+                raise err
             self._stop.clear()
             self.train_log = []
             self.training = True

@@ -15,6 +15,10 @@ History and the message), ``kw-history-popup`` (the list of steps), ``kw-edge-ti
 ``ActionsPanel``), ``kw-play``, ``kw-step``, ``kw-reset``, ``kw-step-counter``,
 ``kw-preset``, ``kw-data-view`` (predicted vs true; for one input the fitted function over
 the samples), and the plotly traces ``nodes l`` (the clickable dots of node-layer ``l``).
+Discover (folded below the layout, ``kw-discover-box``): the panel ``kw-discover`` with
+``kw-discover-budget``, the buttons Discover and Stop (``kw-discover-run``,
+``kw-discover-stop``), ``kw-discover-progress``, ``kw-discover-status`` and the plotly trace
+``front`` (one point per candidate; a click loads it).
 
 Never stale: when displayed in a kernel the Explorer polls its model after every executed
 cell (``kernel_sync.watch_cells``), and every click polls first; a change made outside
@@ -28,11 +32,14 @@ import html
 import warnings
 
 import ipywidgets as widgets
+from traitlets import All
 
+from ..explore.discover import DiscoverState
 from ..explore.session import Session
 from ._explorer_common import button, guard, style_widget
 from ._fit import FitPlots
 from .data_panel import DataPanel
+from .discover_panel import DiscoverPanel
 from .edge_panel import EdgePanel
 from .formula_panel import FormulaPanel
 from .history_panel import HistoryPanel
@@ -82,6 +89,7 @@ class Explorer:
 
     def __init__(self, model, data=None, network_width=380, **session_kw):
         self.session = Session(model, data, **session_kw)
+        self.discovery = DiscoverState(self.session)
         self._network_width = network_width
         self._widget = None
 
@@ -91,6 +99,7 @@ class Explorer:
         history and selection. The file holds plain data and tensors; nothing in it runs."""
         ex = cls.__new__(cls)
         ex.session = Session.load(path, **session_kw)
+        ex.discovery = DiscoverState(ex.session)
         ex._network_width = network_width
         ex._widget = None
         return ex
@@ -109,15 +118,6 @@ class Explorer:
 
     def _build(self):
         s = self.session
-        # Observers run in the order the panels subscribe: the cheap text panels (formula,
-        # history) first, then the edge panel ahead of the plots, so what the user looks at
-        # after a click reaches the browser first.
-        self._formula_panel = FormulaPanel(s)
-        self._history_panel = HistoryPanel(s)
-        self._edge_panel = EdgePanel(s)
-        self._network = NetworkView(s, width_px=self._network_width)
-        self._train_panel = TrainPanel(s)
-        self._data_panel = DataPanel(s)
         self._message = widgets.HTML("")
         self._message.add_class("kw-message")
         # an action that made the loss 10x worse: its Undo right next to the message
@@ -126,17 +126,61 @@ class Explorer:
         self._message_undo.on_click(guard(lambda b: s.undo(), s, "undo"))
         s.observe(lambda ch: self._show_message(), ["message", "message_level", "worse"])
         self._show_message()
+        self._grid = widgets.Box(self._build_panels())
+        self._grid.add_class("kw-layout")
+        # Discover sits below the main layout, folded until opened
+        self._discover_panel = DiscoverPanel(self.discovery)
+        self._discover_box = widgets.Accordion(children=[self._discover_panel.widget],
+                                               titles=("Discover",), selected_index=None)
+        self._discover_box.add_class("kw-discover-box")
+        # FitPlots: the figures follow their boxes' widths as the grid reflows
+        self._widget = widgets.VBox([style_widget(), FitPlots(), self._grid,
+                                     self._discover_box])
+        self._widget.add_class("kw-explorer")
+        # another model in the session (a loaded candidate, its undo): panels for its width
+        s.observe(guard(lambda ch: self._rebuild(), s, "rebuild"), "structure")
+
+    def _build_panels(self) -> list:
+        """The panels drawn from the session's model, as the layout's children. The session
+        observers they register are recorded, so ``_rebuild`` can drop them."""
+        s = self.session
+        added, observe = [], s.observe
+
+        def recording(handler, names=All, type="change"):
+            added.append((handler, names, type))
+            observe(handler, names=names, type=type)
+
+        s.observe = recording  # an instance attribute over the method, for this build only
+        try:
+            # Observers run in the order the panels subscribe: the cheap text panels
+            # (formula, history) first, then the edge panel ahead of the plots, so what the
+            # user looks at after a click reaches the browser first.
+            self._formula_panel = FormulaPanel(s)
+            self._history_panel = HistoryPanel(s)
+            self._edge_panel = EdgePanel(s)
+            self._network = NetworkView(s, width_px=self._network_width)
+            self._train_panel = TrainPanel(s)
+            self._data_panel = DataPanel(s)
+        finally:
+            del s.observe
+        self._panel_observers = added
         # Undo / Redo and the message on top; the message keeps two lines of room, so one
         # appearing does not move anything (sizes and the grid are in STYLE)
         toolbar = widgets.Box([self._history_panel.widget, self._message_undo, self._message])
         toolbar.add_class("kw-toolbar")
-        grid = widgets.Box([toolbar, self._network.widget, self._edge_panel.widget,
-                            self._formula_panel.widget, self._train_panel.widget,
-                            self._data_panel.widget])
-        grid.add_class("kw-layout")
-        # FitPlots: the figures follow their boxes' widths as the grid reflows
-        self._widget = widgets.VBox([style_widget(), FitPlots(), grid])
-        self._widget.add_class("kw-explorer")
+        return [toolbar, self._network.widget, self._edge_panel.widget,
+                self._formula_panel.widget, self._train_panel.widget, self._data_panel.widget]
+
+    def _rebuild(self):
+        """New panels for the session's model (its width may have changed); the old ones stop
+        listening to the session."""
+        s = self.session
+        for handler, names, type_ in self._panel_observers:
+            s.unobserve(handler, names=names, type=type_)
+        old = self._grid.children
+        self._grid.children = self._build_panels()
+        for w in old:
+            w.close()
 
     def _show_message(self):
         s = self.session
@@ -156,6 +200,7 @@ class Explorer:
     formula_panel = property(lambda self: self._part("_formula_panel"), doc="FormulaPanel")
     history_panel = property(lambda self: self._part("_history_panel"), doc="HistoryPanel")
     data_panel = property(lambda self: self._part("_data_panel"), doc="DataPanel")
+    discover_panel = property(lambda self: self._part("_discover_panel"), doc="DiscoverPanel")
     message = property(lambda self: self._part("_message"), doc="message HTML")
 
     def _repr_mimebundle_(self, **kwargs):
@@ -256,6 +301,35 @@ class Explorer:
     def auto_symbolic(self, **kw):
         """Fix every spline edge to its best function (Auto-symbolic)."""
         self.session.auto_symbolic(**kw)
+        return self
+
+    # ------------------------------------------------------------------ discovery
+    def discover(self, time_budget=20.0, wait=True, seed=0, **discover_kw):
+        """Search the Explorer's data for formulas (the Discover button): ``kw.discover``
+        with ``time_budget`` seconds, in the background; ``wait=False`` returns at once, as
+        the button does. Keywords go to ``discover`` (``max_models``, ``widths``, ...). The
+        front is ``explorer.front``; ``load_candidate(i)`` takes one into the Explorer."""
+        self.discovery.start(time_budget=time_budget, seed=seed, background=True,
+                             **discover_kw)
+        if wait:
+            self.discovery.wait()
+        return self
+
+    def stop_discover(self):
+        """End a running search; the front found so far is kept (the Discover panel's Stop)."""
+        self.discovery.stop()
+        return self
+
+    @property
+    def front(self):
+        """The front of the last (or running) search: a ``kw.discovery.Front``, or None."""
+        return self.discovery.front
+
+    def load_candidate(self, i):
+        """Load candidate ``i`` of the front (simplest first, as drawn) into the Explorer: its
+        model (a copy) and data (the candidate's view, scaled), as ONE undoable step
+        "loaded candidate: <formula>" (a click on its point). Undo goes back."""
+        self.discovery.load_candidate(i)
         return self
 
     def undo(self):

@@ -121,7 +121,7 @@ class TrainPanel:
         self.widget = widgets.Box([controls, loss_box])
         self.widget.add_class("kw-train-panel")
         s.observe(guard(lambda ch: self.redraw(), s, "loss curve"), ["revision", "live"])
-        s.observe(guard(self._on_training, s, "train panel"), "training")
+        s.observe(guard(self._on_training, s, "train panel"), ["training", "discovering"])
         self.redraw()
         self._set_buttons()
 
@@ -156,13 +156,16 @@ class TrainPanel:
 
     def _set_buttons(self):
         running = self.session.training
+        discovering = self.session.discovering
         invalid = not all(f.valid for f in (self.steps, self.lr, self.lamb, self.lamb_entropy))
         busy = "training is running (Stop it first)"
+        why = (busy if running else
+               "Discover is running (wait for it or press its Stop)" if discovering else
+               "a training field is invalid (see its reason)" if invalid else "")
         with self.widget.hold_sync():
             set_enabled(self.stop_button, running, "no training is running")
             for b in (self.train_button, self.play_button, self.step_button):
-                set_enabled(b, not (running or invalid),
-                            busy if running else "a training field is invalid (see its reason)")
+                set_enabled(b, not why, why)
             set_enabled(self.reset_button, not (running or not self.seed.valid),
                         busy if running else "the seed is invalid")
 
