@@ -105,3 +105,19 @@ def test_callback_can_stop_the_search():
 
     front = kw.discover(_easy(), time_budget=120, use_log=False, progress=False, callback=cb)
     assert front.interrupted and front.all == seen and len(seen) == 1
+
+
+def test_stop_callable_ends_the_search_with_the_front_so_far():
+    asked = []
+
+    def stop():  # True once the first candidate is in: the search ends before the next run
+        asked.append(1)
+        return bool(front_seen)
+
+    front_seen = []
+    front = kw.discover(_easy(), time_budget=120, use_log=False, progress=False, steps=10,
+                        stop=stop, callback=lambda f, c: front_seen.append(c) and False)
+    assert front.interrupted and len(front.all) == 1 and len(asked) > 10
+    _all_have_formulas(front)
+    with pytest.raises(TypeError, match="stop must be a callable"):
+        kw.discover(_easy(), stop=True, progress=False)
