@@ -133,6 +133,10 @@ class DiscoverState(HasTraits):
                 t.join(0.05 if left is None else min(left, 0.05))
             else:
                 time.sleep(0.002)
+        t = self._thread
+        if not self.running and t is not None and t is not threading.current_thread():
+            # the thread ends right after its last frame: views show the final state on return
+            t.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
         return not self.running
 
     def candidates(self) -> list:
@@ -145,8 +149,29 @@ class DiscoverState(HasTraits):
         return [FrontPoint(k, c.complexity, c.error, str(c.formula))
                 for k, c in enumerate(self.candidates())]
 
+    def show_front(self, front):
+        """Make ``front`` (from ``kw.discover``) the one shown and loaded from, as if the
+        search had run here. Refused while a search runs."""
+        if not (hasattr(front, "candidates") and hasattr(front, "all")):
+            err = TypeError(f"show_front takes the Front that kw.discover returns; got "
+                            f"{type(front).__name__}")
+            self.session.report("show front", err)
+            raise err
+        if self.running:
+            err = RuntimeError("Discover is running; wait for it or press its Stop first")
+            self.session.report("show front", err)
+            raise err
+        with self._lock:
+            self.front = front
+        self.status = f"a front of {len(front)} candidate(s) from {len(front.all)} tried"
+        self.revision += 1
+        return self
+
     def candidate(self, i):
-        """``candidates()[i]`` with a clear error for a wrong index."""
+        """``candidates()[i]`` (``i`` may also be a Candidate itself) with a clear error for a
+        wrong index."""
+        if hasattr(i, "model") and hasattr(i, "formula") and hasattr(i, "data"):
+            return i
         cands = self.candidates()
         if not cands:
             raise ValueError("no candidate yet: run Discover first")
@@ -156,9 +181,10 @@ class DiscoverState(HasTraits):
         return cands[i]
 
     def load_candidate(self, i):
-        """Put candidate ``i``'s model (a copy) and its data (the candidate's view: inputs
-        scaled to [-1, 1], after ``log`` in the log view) in the session, as ONE undoable
-        step "loaded candidate: <formula>"; Undo goes back to the model before."""
+        """Put the model (a copy) of candidate ``i`` (an index into ``candidates()``, or a
+        Candidate) and its data (the candidate's view: inputs scaled to [-1, 1], after
+        ``log`` in the log view) in the session, as ONE undoable step
+        "loaded candidate: <formula>"; Undo goes back to the model before."""
         s = self.session
         try:
             cand = self.candidate(i)

@@ -123,6 +123,10 @@ class TrainCommands:
                 t.join(0.05 if left is None else min(left, 0.05))
             else:  # not started yet, or a foreground fit in another thread
                 time.sleep(0.002)
+        t = self._thread
+        if not self.training and t is not None and t is not threading.current_thread():
+            # the thread ends right after its last frame: views show the final state on return
+            t.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
         return not self.training
 
     def train_status(self) -> str:

@@ -325,10 +325,16 @@ class Explorer:
         """The front of the last (or running) search: a ``kw.discovery.Front``, or None."""
         return self.discovery.front
 
+    def show_front(self, front):
+        """Draw ``front`` (what ``kw.discover`` returned) in the Discover panel, to load its
+        candidates from here."""
+        self.discovery.show_front(front)
+        return self
+
     def load_candidate(self, i):
-        """Load candidate ``i`` of the front (simplest first, as drawn) into the Explorer: its
-        model (a copy) and data (the candidate's view, scaled), as ONE undoable step
-        "loaded candidate: <formula>" (a click on its point). Undo goes back."""
+        """Load candidate ``i`` of the front (simplest first, as drawn; or a Candidate) into
+        the Explorer: its model (a copy) and data (the candidate's view, scaled), as ONE
+        undoable step "loaded candidate: <formula>" (a click on its point). Undo goes back."""
         self.discovery.load_candidate(i)
         return self
 

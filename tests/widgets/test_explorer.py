@@ -355,8 +355,7 @@ def test_history_list_opens_below_its_button(ex):
     hp.list_button.click()
     assert not hp.list_open
     # toolbar: Undo / Redo / History and the message, on top of the grid
-    grid = ex.widget.children[-1]
-    assert "kw-layout" in grid._dom_classes
+    grid = next(c for c in ex.widget.children if "kw-layout" in c._dom_classes)
     toolbar = grid.children[0]
     assert "kw-toolbar" in toolbar._dom_classes
     assert toolbar.children == (hp.widget, ex._message_undo, ex.message)
