@@ -90,8 +90,10 @@ class IOMixin:
     def load_state(self, st: dict):
         """Make this model equal to ``st`` (from ``state()``) bit for bit, in place; returns
         self. Parameters, buffers, grid sizes (also layers refined separately), symbolic
-        edges, fitted attributes and the training log are taken from ``st``; the width must
-        match. Tensors keep this model's device. Bumps ``version``.
+        edges, fitted attributes and the training log are taken from ``st``. A state of another
+        width (before ``expand_width`` / ``expand_depth``, say: undo) gives this model that
+        shape: its layers are rebuilt, so optimizers holding the old parameters must be
+        rebuilt too. Tensors keep this model's device. Bumps ``version``.
 
         ``st`` is validated first (``InvalidModelError``, a ``ValueError``, says what is
         wrong); user functions it defines are registered, but one that is already registered
@@ -102,10 +104,7 @@ class IOMixin:
         mult = st["config"].get("mult_arity")
         if list(st["width"]) != list(self.width_spec) or (mult or []) != (
                 self.config.get("mult_arity") or []):
-            raise ValueError(f"state is for width {list(st['width'])} (mult_arity {mult}), this "
-                             f"model has width {self.width_spec} (mult_arity "
-                             f"{self.config.get('mult_arity')}); build a new model with "
-                             "KAN.from_state(state)")
+            self._adopt_shape(st)
         restore_user_functions(st.get("user_functions", []))
         sd = dict(st["state_dict"])
         for l, names in enumerate(st.get("sym_names", [])):  # files written before extra state
@@ -128,6 +127,14 @@ class IOMixin:
         self.variables_ = st["variables"]
         self.output_names_ = st["output_names"]
         return self.mark_changed()
+
+    def _adopt_shape(self, st: dict):
+        """Take the width, layers and node structure of a fresh model built from ``st``'s
+        width and config (the values are loaded afterwards)."""
+        fresh = type(self)(st["width"], **{**st["config"], "grid": st["grids"][0]},
+                           dtype=self.dtype, device=self.device)
+        self.layers = fresh.layers
+        self._set_layouts([fresh.mult_layout(m) for m in range(len(fresh.width))])
 
     def save(self, path) -> str:
         """Write the model to one file at ``path``: a checksum, then a torch archive of plain

@@ -18,6 +18,7 @@ from .plotting import plot_model
 from .pruning import PruningMixin
 from .pykan_names import missing_attribute, train_hint
 from .report import model_repr
+from .reshape import ReshapeMixin
 from .resources import check_size
 from .structure.mixin import StructureMixin
 from .symbolic_edges import SymbolicMixin
@@ -29,7 +30,7 @@ __all__ = ["KAN"]
 
 
 class KAN(TrainingMixin, ClassifierMixin, FreezeMixin, AttributionMixin, PruningMixin, SymbolicMixin, IOMixin,
-          StructureMixin, nn.Module):
+          StructureMixin, ReshapeMixin, nn.Module):
     """A Kolmogorov-Arnold Network.
 
     Every edge carries a learnable 1-D function

@@ -46,6 +46,10 @@ VERBS = {
     "load_state": lambda m, d: m.load_state(KAN([2, 5, 1], seed=3).state()),
     "swap": lambda m, d: m.swap(1, 0, 4),
     "auto_swap": lambda m, d: m.auto_swap(),
+    "load_state_other_width": lambda m, d: m.load_state(KAN([2, [1, 1], 1], seed=3).state()),
+    "expand_width": lambda m, d: m.expand_width(1, n=2, kind="mult"),
+    "expand_depth": lambda m, d: m.expand_depth(at=1, kind="spline"),
+    "perturb": lambda m, d: m.perturb(0.1),
 }
 
 
