@@ -41,6 +41,11 @@ def _payload(path: str, data: bytes) -> bytes:
                             "start like one: truncated, corrupt or written by something else)")
 
 
+def _ends(width) -> tuple[int, int]:
+    """Inputs and outputs of a width list (ints at both ends)."""
+    return int(width[0]), int(width[-1])
+
+
 def _fit_to_plain(fit):
     return dict(fit._asdict()) if hasattr(fit, "_asdict") else dict(fit)
 
@@ -90,9 +95,9 @@ class IOMixin:
     def load_state(self, st: dict):
         """Make this model equal to ``st`` (from ``state()``) bit for bit, in place; returns
         self. Parameters, buffers, grid sizes (also layers refined separately), symbolic
-        edges, fitted attributes and the training log are taken from ``st``. A state of another
-        width (before ``expand_width`` / ``expand_depth``, say: undo) gives this model that
-        shape: its layers are rebuilt, so optimizers holding the old parameters must be
+        edges, fitted attributes and the training log are taken from ``st``. A state with the
+        same inputs and outputs but other hidden layers (before ``expand_width`` /
+        ``expand_depth``, say: undo) gives this model that shape: its layers are rebuilt, so optimizers holding the old parameters must be
         rebuilt too. Tensors keep this model's device. Bumps ``version``.
 
         ``st`` is validated first (``InvalidModelError``, a ``ValueError``, says what is
@@ -104,6 +109,12 @@ class IOMixin:
         mult = st["config"].get("mult_arity")
         if list(st["width"]) != list(self.width_spec) or (mult or []) != (
                 self.config.get("mult_arity") or []):
+            ends = (_ends(st["width"]), _ends(self.width_spec))
+            if ends[0] != ends[1]:
+                raise ValueError(f"state is for {ends[0][0]} inputs and {ends[0][1]} outputs "
+                                 f"(width {list(st['width'])}), this model has width "
+                                 f"{self.width_spec}; build a new model with "
+                                 "KAN.from_state(state)")
             self._adopt_shape(st)
         restore_user_functions(st.get("user_functions", []))
         sd = dict(st["state_dict"])

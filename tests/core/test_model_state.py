@@ -52,9 +52,16 @@ def test_load_state_is_in_place_and_bitwise_across_grid_sizes(fitted, toy):
     assert torch.equal(model.predict(toy.X_test), ref.predict(toy.X_test))
 
 
-def test_load_state_refuses_another_width(fitted):
-    with pytest.raises(ValueError, match="width"):
-        KAN([2, 3, 1]).load_state(fitted.state())
+def test_load_state_takes_other_hidden_layers_but_not_other_inputs(fitted, toy):
+    m = KAN([2, [1, 1], 3, 1], seed=4)
+    m.load_state(fitted.state())  # hidden layers differ: the model takes the state's shape
+    assert m.width_spec == fitted.width_spec
+    assert torch.equal(m.predict(toy.X_test), fitted.predict(toy.X_test))
+    for other in ([3, 5, 1], [2, 5, 2]):
+        k = KAN(other)
+        with pytest.raises(ValueError, match="inputs and .* outputs.*KAN.from_state"):
+            k.load_state(fitted.state())
+        assert k.width_spec == other
 
 
 def test_old_files_with_sym_names_still_load(fitted):
