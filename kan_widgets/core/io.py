@@ -97,8 +97,9 @@ class IOMixin:
         self. Parameters, buffers, grid sizes (also layers refined separately), symbolic
         edges, fitted attributes and the training log are taken from ``st``. A state with the
         same inputs and outputs but other hidden layers (before ``expand_width`` /
-        ``expand_depth``, say: undo) gives this model that shape: its layers are rebuilt, so optimizers holding the old parameters must be
-        rebuilt too. Tensors keep this model's device. Bumps ``version``.
+        ``expand_depth``, say: undo) gives this model that shape: its layers are rebuilt, so
+        optimizers holding the old parameters must be rebuilt too. Tensors keep this model's
+        device. Bumps ``version``.
 
         ``st`` is validated first (``InvalidModelError``, a ``ValueError``, says what is
         wrong); user functions it defines are registered, but one that is already registered
