@@ -70,8 +70,10 @@ class DiscoverPanel:
                              plot_bgcolor="white", showlegend=False, hovermode="closest",
                              xaxis=dict(title=dict(text="complexity"), rangemode="tozero",
                                         gridcolor="rgb(235,235,235)"),
+                             # decades only: "2" and "5" between them read as values
                              yaxis=dict(type="log", title=dict(text="test error"),
-                                        exponentformat="e", gridcolor="rgb(235,235,235)")))
+                                        exponentformat="e", minorloglabels="none",
+                                        gridcolor="rgb(235,235,235)")))
         self.figure._config = {**self.figure._config, "displayModeBar": False}
         self.figure.data[0].on_click(self._on_click)
         hint = widgets.HTML("<span class='kw-discover-hint'>hover a point for its formula; "

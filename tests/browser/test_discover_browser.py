@@ -103,7 +103,8 @@ def test_discover_panel_in_lab(lab, page, timings):
     message = page.locator(".kw-message").first.inner_text()
     formula = message.split("loaded candidate:", 1)[1].split("(loss")[0].strip()
     wait_for_text(page, ".kw-history", f"loaded candidate: {formula}", exact=False)
-    wait_for_text(page, ".kw-formula", "_s", exact=False)  # the model's own (scaled) names
+    # the loaded model's own (scaled) names, x_s and y_s, as MathJax draws them
+    wait_for_text(page, ".kw-formula", re.compile(r"x\s*s"), exact=False)
     assert page.locator(".kw-formula").first.inner_text() != formula_before
     out = _kernel(page, "print(explorer.model is model, explorer.model.width, "
                         "explorer.session.undo_history.done[-1].label)")
