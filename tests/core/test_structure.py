@@ -171,6 +171,9 @@ def test_bad_inputs(X):
         kw.separability(f_add, flat, [[0]])
     with pytest.raises(TypeError, match="not differentiable"):
         kw.separability(lambda X: (X[:, 0] + X[:, 1]).detach(), X[:, :2], [[0]])
+    w = torch.ones(1, dtype=torch.float64, requires_grad=True)
+    with pytest.raises(TypeError, match="does not depend on X"):  # a gradient, not from X
+        kw.separability(lambda X: X.detach()[:, 0] * w, X[:, :2], [[0]])
     with pytest.raises(TypeError, match="must return a torch tensor"):
         kw.separability(lambda X: np.sin(X.detach().numpy()[:, 0]), X[:, :2], [[0]])
     with pytest.raises(ValueError, match="one value per sample"):
@@ -209,6 +212,13 @@ def test_on_a_trained_model(separable_model):
     found = kw.detect_separability(model, data.X_test)
     assert found.groups == ((0,), (1, 2))
     assert model.version == v0  # a query
+
+
+def test_an_mlp_takes_its_own_dtype(X):
+    mlp = kw.MLP([2, 8, 1], seed=0)  # float32: float64 samples are converted, not detached
+    r64 = kw.separability(mlp, X[:, :2], [[0]])
+    r32 = kw.separability(mlp, X[:, :2].float(), [[0]])
+    assert r64.statistic == r32.statistic > 0.01
 
 
 def test_model_with_several_outputs_needs_output():

@@ -47,7 +47,8 @@ class ScalarFunction:
 
 
 def _is_kan(f) -> bool:
-    return all(hasattr(f, a) for a in ("width", "layers", "check_input"))
+    """A model of this package (``KAN``, ``MLP``): samples go in as its dtype and device."""
+    return all(hasattr(f, a) for a in ("width", "dtype", "device", "check_input"))
 
 
 def as_function(f, X, output=None, names=None):
@@ -168,7 +169,13 @@ def derivatives(sf: ScalarFunction, X: torch.Tensor, order: int = 2) -> Derivati
                             ".detach(), .item() or torch.no_grad()")
         if not bool(torch.isfinite(y).all()):
             raise ValueError("f(X) is not finite at some samples: choose X inside f's domain")
-        g = _grad_rows(y, x, True)
+        g = torch.autograd.grad(y.sum(), x, create_graph=True, retain_graph=True,
+                                allow_unused=True)[0]
+        if g is None:  # y carries a gradient, but not from X (parameters only)
+            raise TypeError("f(X) does not depend on X through torch operations (its gradient "
+                            "with respect to X is missing): f must compute from the X it is "
+                            "given, without converting it (dtype casts of a copy, numpy, "
+                            ".detach())")
         hess_rows = [_grad_rows(g[:, i], x, order > 2) for i in range(d)]
         third = None
         if order > 2:
