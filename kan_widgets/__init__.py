@@ -31,6 +31,7 @@ _LAZY = {
     "latex": "kan_widgets.symbolic",
     "to_callable": "kan_widgets.symbolic",
     "register_function": "kan_widgets.symbolic",
+    "compile_formula": "kan_widgets.symbolic",
     "discover": "kan_widgets.discovery",
     "Explorer": "kan_widgets.widgets",
     "BSplineExplorer": "kan_widgets.widgets",
