@@ -22,7 +22,8 @@ from .teaching_common import TeachingState
 
 __all__ = ["CompileState", "EdgeView"]
 
-BOX_W, BOX_H = 0.22, 0.42  # an edge's function box, in layout units (layers are 1 apart)
+BOX_W, BOX_H = 0.13, 0.3  # an edge's function box, in layout units (layers are 1 apart)
+SUB_DROP = 0.2  # sub-nodes of a multiplication node sit this far below it
 N_CURVE = 60  # points per edge curve
 
 
@@ -163,9 +164,9 @@ class CompileState(TeachingState):
             for i in range(n):
                 subs = lay.sub_nodes(i)
                 for r, s in enumerate(subs):
-                    off = 0.0 if len(subs) == 1 else (r - (len(subs) - 1) / 2) * 0.6 / max(n, 1)
+                    off = 0.0 if len(subs) == 1 else (r - (len(subs) - 1) / 2) * 0.5 / max(n, 2)
                     pos[("sub", m, s)] = (pos[(m, i)][0] + off,
-                                          float(m) - (0.0 if len(subs) == 1 else 0.12))
+                                          float(m) - (0.0 if len(subs) == 1 else SUB_DROP))
         return pos
 
     def scene(self) -> dict:
@@ -173,7 +174,8 @@ class CompileState(TeachingState):
 
         Returns
         -------
-        dict with ``nodes`` (x, y, text, kind, formula per node), ``edges`` (x, y polylines of the
+        dict with ``nodes`` (x, y, text, kind, formula per node; kind ``"sub"`` for the
+        factors of a multiplication node, linked to it in ``edges``), ``edges`` (x, y polylines of the
         shown edges; ``faint`` the hidden ones), ``curves`` (x, y of each shown edge's
         function in its box), ``boxes`` (x, y outlines), ``labels`` (x, y, text of each shown
         edge: its function name; ``hover`` its full text) and ``height`` in layers.
@@ -193,7 +195,18 @@ class CompileState(TeachingState):
                 for lst, v in zip(nodes, (x, y, self.node_label(m, i), kind,
                                           self.node_formulas_[m][i])):
                     lst.append(v)
-        edges, faint, curves, boxes, labels = ([], []), ([], []), ([], []), ([], []), \
+        links = ([], [])  # sub-node -> its multiplication node
+        for m in range(1, len(model.width)):
+            lay = model.mult_layout(m)
+            for i in range(lay.n_sum, lay.n_nodes):
+                for r, s in enumerate(lay.sub_nodes(i)):
+                    (sx, sy), (x, y) = pos[("sub", m, s)], pos[(m, i)]
+                    for lst, v in zip(nodes, (sx, sy, "", "sub", f"factor {r + 1} of "
+                                              f"{self.node_formulas_[m][i]}")):
+                        lst.append(v)
+                    links[0].extend([sx, x, None])
+                    links[1].extend([sy, y, None])
+        edges, faint, curves, boxes, labels = links, ([], []), ([], []), ([], []), \
             ([], [], [], [])
         for k, ev in enumerate(self.edges_):
             l, i, j = ev.edge
@@ -204,7 +217,7 @@ class CompileState(TeachingState):
             if k >= self.shown:
                 continue
             mx, my = (x0 + x1) / 2, (y0 + y1) / 2
-            w = min(BOX_W, 0.8 / max(model.width[l], model.width[l + 1], 1))
+            w = min(BOX_W, 0.45 / max(model.width[l], model.width_out[l + 1], 1))
             tt = (ev.t - ev.t[0]) / max(ev.t[-1] - ev.t[0], 1e-12)
             span = float(np.ptp(ev.y))
             yy = (ev.y - ev.y.min()) / span if span > 1e-12 * max(1.0, abs(ev.y).max()) \

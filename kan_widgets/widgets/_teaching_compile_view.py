@@ -15,7 +15,8 @@ from ._teaching_common import FIG_WIDTH, TeachingView, error_html, html_table
 __all__ = ["CompileView"]
 
 _TRACES = ("faint", "edges", "boxes", "curves", "nodes", "labels")
-_NODE_SYMBOL = {"input": "square", "sum": "circle", "mult": "circle-x"}
+_NODE_SYMBOL = {"input": "square", "sum": "circle", "mult": "circle-x", "sub": "circle"}
+_NODE_SIZE = {"input": 22, "sum": 22, "mult": 22, "sub": 8}
 
 
 def _figure():
@@ -101,7 +102,8 @@ class CompileView(TeachingView):
         for name in ("faint", "edges", "boxes", "curves"):
             put(name, x=sc[name][0], y=sc[name][1])
         put("nodes", x=nx, y=ny, text=[t if k == "input" else "" for t, k in zip(ntext, kind)],
-            customdata=nform, **{"marker.symbol": [_NODE_SYMBOL[k] for k in kind]})
+            customdata=nform, **{"marker.symbol": [_NODE_SYMBOL[k] for k in kind],
+                                 "marker.size": [_NODE_SIZE[k] for k in kind]})
         lx, ly, ltext, lhover = sc["labels"]
         put("labels", x=lx, y=ly, text=ltext, customdata=lhover)
         update_figure(self.figure, U, {"yaxis.range": [-0.4, sc["height"] - 0.6],
