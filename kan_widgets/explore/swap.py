@@ -6,6 +6,8 @@ keeps the model object it replaced, with that model's data, in ``Step.swap``; un
 them back and restores that model's state bit for bit, redo swaps again. The model objects
 are never overwritten by one another, so the notebook's own ``model`` variable keeps the
 model it named. ``structure`` is bumped on each swap so the views rebuild for the width.
+The model a swap step keeps is held in memory with it (``UndoHistory.max_bytes`` counts the
+snapshots, not that object); it is dropped with the step when the history forgets it.
 """
 
 from __future__ import annotations

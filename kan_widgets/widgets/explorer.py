@@ -72,12 +72,16 @@ class Explorer:
     Attributes
     ----------
     session : the state and commands (``session.model``, ``session.undo_history``, ...)
+    discovery : the Discover panel's state (``DiscoverState``: ``front``, ``points()``,
+        ``start``, ``stop``, ``load_candidate``); twins: ``discover``, ``stop_discover``,
+        ``show_front``, ``load_candidate``, ``front``
 
     The methods carry the names of the core verbs (``fix_symbolic``, ``unfix_symbolic``,
     ``prune_edge``, ``unprune``, ``prune(node_th=..., edge_th=...)``, ``preview_prune``,
     ``refine``, ``auto_symbolic``); ``restore`` is the Restore button (unprune or unfix).
-    network, edge_panel, train_panel, formula_panel, history_panel : the panels, public for
-        custom layouts (building any of them builds the whole widget)
+    network, edge_panel, train_panel, formula_panel, history_panel, data_panel,
+    discover_panel : the panels, public for custom layouts (building any of them builds the
+        whole widget; loading a candidate of another width builds new ones)
     message : HTML showing the last message or error (CSS class ``kw-message``)
 
     Examples
