@@ -22,6 +22,27 @@ Columns (discover):
 Columns (manual recipe, kan_widgets, the width given per formula, 30 steps per fit):
   rec    the formula (rounded and snapped as above) is the truth; "err" when an edge stayed a
          spline and there is no formula; s  wall time
+
+Measured 2026-12-02 17:08-17:25 UTC (``--budget 60``, seed 0), on the shared 2-vCPU machine
+under heavy load from other jobs: load average 7.5-10.6 at the start, 8.3-9.9 at the end
+(about 4-5 runnable jobs per core), so every run got a fraction of a core and the clock-bound
+search made only 3-7 runs per formula (an idle machine makes more runs per budget, and the
+manual recipe's times here are inflated by the same load)::
+
+    formula                   vars | best exact rank       err   n     s | manual     s
+    2x^3 - x                     1 |   no    no    -  1.79e-01   7    85 |    err     1
+    x exp(-x)                    1 |   no    no    -  1.63e-03   6    78 |     no    21
+    a b^2                        2 |  yes   yes    0  0.00e+00   6    64 |    yes    19
+    a^2 / b                      2 |  yes   yes    0  0.00e+00   4    61 |    yes    25
+    a b c                        3 |  yes   yes    0  0.00e+00   5    61 |    yes    25
+    a b^2/(c sqrt d)             4 |  yes   yes    0  0.00e+00   5    64 |    yes    31
+    sqrt(a^2+b^2)                2 |   no    no    -  1.13e-01   3    77 |     no    29
+    exp(sin 2a + b/2)            2 |  yes   yes    0  0.00e+00   5    79 |    yes    11
+    tanh(2a - b)                 2 |  yes   yes    1  0.00e+00   5    68 |    yes    17
+    sin a exp(-b)                2 |   no    no    -  5.95e-02   4    61 |     no    32
+    sin a + cos b + c^2 - d      4 |  yes   yes    0  0.00e+00   4    71 |    yes     3
+    total (of 11)                  |    7     7    7                 769 |      7   214
+    rank column total: formulas whose truth is somewhere on the front; budget 60 s, seed 0, torch threads 2
 """
 
 from __future__ import annotations
