@@ -11,7 +11,8 @@ The expression is read as a graph of *nodes*; every node of the network is one o
 - a multiplication node: the product of sub-nodes, each a sum as above.
 
 A term ``k * f(a * u + b)`` becomes one edge (``f`` a library function, or a power in the
-library: ``x^2 .. x^5``, ``1/x .. 1/x^5``, ``sqrt``, ``x^1.5``, ``1/sqrt(x)``); a sum becomes a
+library: ``x^2 .. x^5``, ``1/x .. 1/x^5``, ``sqrt``, ``x^1.5``, ``1/sqrt(x)``; ``exp(-k*u**2)``
+is one ``gaussian`` edge, ``1/(1 + exp(-z))`` one ``sigmoid`` edge); a sum becomes a
 sum node; a product of several factors depending on the variables a multiplication node (one
 sub-node per factor, the numeric coefficient folded into the first); other integer powers a
 product of library powers (``x**7 = x^5 * x^2``); other real powers ``u**p = exp(p*log(u))``

@@ -88,7 +88,16 @@ class Builder:
     # ------------------------------------------------------------------ pieces
     def unary(self, e):
         """``(library name, argument)`` when ``e`` is one library function of an argument,
-        else None (sums, products, other powers)."""
+        else None (sums, products, other powers). ``exp(-k*u**2)`` is one ``gaussian`` edge
+        and ``1/(1 + exp(-z))`` one ``sigmoid`` edge (the library's definitions of both)."""
+        if e.func is sp.exp:
+            k, sq = self._split(e.args[0], False)
+            if sq.is_Pow and sq.exp == 2 and k.is_number and bool(k < 0):
+                return "gaussian", sp.sqrt(-k) * sq.base
+        if e.is_Pow and e.exp == -1 and e.base.is_Add:
+            one, t = self._split(e.base, True)
+            if one == 1 and t.func is sp.exp:
+                return "sigmoid", -t.args[0]
         if e.func in FUNCTION_EDGES:
             return FUNCTION_EDGES[e.func], e.args[0]
         if e.is_Pow:
@@ -113,6 +122,9 @@ class Builder:
         un = self.unary(rest)
         if un is not None:
             name, arg = un
+            c0, core = self._split(arg, False)
+            if core.is_Add and c0 != 1:  # sqrt(3)*(x - 1): a*x + b, not a*(a node of x - 1)
+                arg = sp.Add(*(c0 * t for t in core.args))
             b, inner = self._split(arg, True)
             a, u = self._split(inner, False)
             return Edge(self.node(u), name, a, b, k, 0.0)

@@ -215,3 +215,12 @@ def test_random_expression_trees_compile_exactly(expr):
     model = compile_formula(expr, n_samples=200)
     assert model.edges("spline") == []
     _check_exact(model, expr, (-1, 1), rtol=1e-11)
+
+
+def test_gaussian_and_sigmoid_are_one_edge_each():
+    for text, name in (("gaussian(2*x - 1)", "gaussian"), ("exp(-(x - 0.5)**2/3)", "gaussian"),
+                       ("sigmoid(3*x + 1)", "sigmoid"), ("2/(1 + exp(x))", "sigmoid")):
+        model = compile_formula(text)
+        assert model.width_spec == [1, 1]
+        assert list(model.layers[0].sym_names.values()) == [name]
+        _check_exact(model, _library_expr(text), (-1, 1))
