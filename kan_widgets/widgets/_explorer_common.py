@@ -26,19 +26,22 @@ STYLE = """<style>
 }
 @container (min-width: 760px) {
   .kw-explorer .kw-layout {
-    grid-template-columns: minmax(300px, 1fr) minmax(330px, 440px);
+    grid-template-columns: minmax(auto, 1fr) minmax(330px, 440px);
     grid-template-rows: auto auto 1fr auto auto;
     grid-template-areas: "tool tool" "net edge" "form edge" "train train" "data data";
   }
 }
 @container (min-width: 1240px) {
   .kw-explorer .kw-layout {
-    grid-template-columns: minmax(360px, 1fr) minmax(360px, 470px) minmax(340px, 470px);
+    grid-template-columns: minmax(auto, 1fr) minmax(360px, 470px) minmax(340px, 470px);
     grid-template-rows: auto auto 1fr auto;
     grid-template-areas: "tool tool tool" "net edge train" "form edge train" "data data train";
   }
 }
 .kw-explorer .kw-layout > * { min-width: 0; }
+/* the network's column is never narrower than a fixed-width network (its auto minimum):
+   a column of 360 px in Voila at 1280 px cut a 380 px network off */
+.kw-explorer .kw-layout > .kw-network { min-width: auto; }
 .kw-explorer .kw-layout > .kw-toolbar { grid-area: tool; }
 .kw-explorer .kw-layout > .kw-network { grid-area: net; }
 .kw-explorer .kw-layout > .kw-edge-panel { grid-area: edge; }
@@ -49,9 +52,13 @@ STYLE = """<style>
 /* toolbar: Undo / Redo / History, then the message, which keeps two lines of room */
 .kw-explorer .kw-toolbar { display: flex; flex-flow: row nowrap; align-items: center;
   gap: 8px; overflow: visible; border-bottom: 1px solid #e3e6ea; padding-bottom: 3px; }
-.kw-explorer .kw-toolbar > .kw-message { flex: 1 1 auto; min-width: 0; }
+/* the message takes the room left (base 0: a long one never squeezes the buttons) */
+.kw-explorer .kw-toolbar > .kw-message { flex: 1 1 0; min-width: 0; }
+.kw-explorer .kw-toolbar > .kw-message-undo { flex: 0 0 auto; }
 .kw-explorer .kw-message { height: 2.7em; margin: 0; display: flex; align-items: center;
   overflow: hidden; line-height: 1.3em; }
+/* ipywidgets gives HTML content the 28 px line of an input: two of them overflowed 2.7em */
+.kw-explorer .kw-message > .widget-html-content { line-height: 1.3em; min-width: 0; }
 .kw-explorer .kw-message span { display: -webkit-box; -webkit-line-clamp: 2;
   -webkit-box-orient: vertical; overflow: hidden; }
 .kw-explorer .kw-msg-error { color: #b00020; font-weight: 600; }
@@ -76,6 +83,8 @@ STYLE = """<style>
 .kw-explorer .kw-row > .widget-inline-hbox { margin: 0; }
 .kw-explorer .widget-button { margin: 0; }
 .kw-explorer .kw-network { overflow: visible; }
+/* a fixed-width network sits in the middle of a wider column */
+.kw-explorer .kw-network-scroll > .widget-gridbox { justify-content: center; }
 /* a tall network scrolls inside its panel: the rest keeps its place on a short screen */
 .kw-explorer .kw-network-scroll { max-height: max(300px, calc(100vh - 300px));
   overflow-y: auto; overflow-x: hidden; }
