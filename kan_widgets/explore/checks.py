@@ -13,7 +13,7 @@ import os
 import re
 
 __all__ = ["read_int", "read_float", "read_train_args", "read_grid", "read_path",
-           "HUGE_GRID", "TRAIN_FIELDS"]
+           "confine_path", "HUGE_GRID", "TRAIN_FIELDS"]
 
 _INT = re.compile(r"[+-]?\d+")
 # a plain decimal or scientific number; no "inf", "nan", hex, underscores or expressions
@@ -107,3 +107,31 @@ def read_path(value, suffix=".kan") -> str:
     if "." not in text.replace("\\", "/").rsplit("/", 1)[-1]:
         text += suffix
     return text
+
+
+def confine_path(value, root, suffix=".kan") -> tuple[str, str]:
+    """A path typed into the app, kept inside the folder ``root``: ``(real, shown)``.
+
+    A Voila deployment serves the Explorer to other people: what they type into the Save
+    field may write only below ``root`` (the server's working directory, or the Explorer's
+    ``save_dir``). ``value`` is read by ``read_path`` (so ``suffix`` is added to a bare name),
+    taken relative to ``root``, and refused when it has a ``..`` component, or when the real
+    path (symbolic links followed, a dangling one too) is not inside ``root``: an absolute
+    path elsewhere, or a link inside ``root`` leading out. Returns the real absolute path to
+    write and the path relative to ``root`` to show (the folders of the server above ``root``
+    are not shown to its users).
+    """
+    text = read_path(value, suffix)
+    real_root = os.path.realpath(os.fspath(root))
+    if not os.path.isdir(real_root):
+        raise ValueError(f"the save folder {os.fspath(root)!r} does not exist")
+    if ".." in re.split(r"[\\/]", text):
+        raise ValueError(f"path {text!r} must not contain '..': give a file name, or a path "
+                         "below the save folder (like runs/model.kan)")
+    real = os.path.realpath(os.path.join(real_root, text))
+    if os.path.commonpath([real, real_root]) != real_root or real == real_root:
+        why = ("is outside the save folder" if os.path.isabs(text)
+               else "leads out of the save folder (through a symbolic link)")
+        raise ValueError(f"path {text!r} {why}: give a file name, or a path below the save "
+                         "folder (like runs/model.kan)")
+    return real, os.path.relpath(real, real_root)

@@ -8,14 +8,16 @@ opening a file runs no code from it. A path is only ever a path: it is never eva
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
+import tempfile
 import zipfile
 
 import torch
 
 from ..core.io import MAGIC as MODEL_MAGIC
-from .checks import read_path
+from .checks import confine_path, read_path
 from .history import Step
 from .layout import NetworkLayout
 
@@ -72,9 +74,17 @@ def write_session(session, path: str) -> str:
         raise FileNotFoundError(f"cannot save to {path!r}: the folder {folder!r} does not exist")
     with session.lock:
         st = session_state(session)
-    tmp = path + ".tmp"
-    torch.save(st, tmp)
-    os.replace(tmp, path)  # never leave a half-written file behind
+    # a fresh temporary file (O_EXCL: never one planted there, nor a link to elsewhere),
+    # then renamed: never a half-written file at ``path``
+    fd, tmp = tempfile.mkstemp(prefix=".kw-save-", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(st, f)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
     return path
 
 
@@ -113,18 +123,36 @@ def restore_steps(history, st: dict) -> None:
 
 
 class PersistCommands:
-    """``save`` / ``load`` of ``Session``."""
+    """``save`` / ``load`` of ``Session``.
 
-    def save(self, path) -> str:
+    ``save_dir`` : the folder a path typed into the app (the Save field) is confined to;
+    None: the working directory at the time of the save (see ``save``).
+    """
+
+    save_dir = None
+
+    def save(self, path, confine=False) -> str:
         """Write the session (model, data, undo history, selection) to ``path`` (a
-        ``.kan`` suffix is added to a name without one); reopen with ``Session.load``."""
+        ``.kan`` suffix is added to a name without one); reopen with ``Session.load``.
+
+        ``confine=True`` (the Save button: the path was typed by whoever uses the app, in
+        Voila maybe not the owner of the server) keeps the file inside ``save_dir`` (default:
+        the working directory): ``..``, absolute paths outside it and symbolic links leading
+        out are refused with the reason in ``message`` (``checks.confine_path``).
+        """
         try:
-            path = write_session(self, read_path(path))
+            if confine:
+                root = self.save_dir if self.save_dir is not None else os.getcwd()
+                real, shown = confine_path(path, root)
+                write_session(self, real)
+                path = shown
+            else:
+                path = write_session(self, read_path(path))
         except (ValueError, OSError) as err:
             self._report("save", err)
             raise
         self._set_message(f"saved the session to {path}", "info")
-        return path
+        return real if confine else path
 
     @classmethod
     def load(cls, path, **kw):

@@ -49,7 +49,8 @@ class ActionsPanel:
     node_info, node_button : the selected node and its preview (``kw-node-info``), Prune node
         / Drop input (``kw-prune-node``)
     save_path, save_button : a file path (only a path, never evaluated; ``kw-save-path``) and
-        Save (``kw-save``)
+        Save (``kw-save``); the path is confined to ``session.save_dir`` (default: the
+        working directory): ``..``, other absolute paths and links leading out are refused
     """
 
     def __init__(self, session):
@@ -100,7 +101,9 @@ class ActionsPanel:
         self.library.observe(guard(lambda ch: self._disarm(), s, "library"), "value")
         self.auto_button.on_click(guard(lambda b: self.auto_symbolic(), s, "auto-symbolic"))
         self.node_button.on_click(guard(lambda b: s.prune_node(), s, "prune node"))
-        self.save_button.on_click(guard(lambda b: s.save(self.save_path.value), s, "save"))
+        # a typed path stays inside the session's save folder (Voila serves other people)
+        self.save_button.on_click(guard(lambda b: s.save(self.save_path.value, confine=True),
+                                        s, "save"))
 
         def row(*children):
             box = widgets.Box(list(children), layout={"flex_flow": "row wrap",

@@ -29,6 +29,7 @@ why.
 from __future__ import annotations
 
 import html
+import os
 import warnings
 
 import ipywidgets as widgets
@@ -50,6 +51,17 @@ from .train_panel import TrainPanel
 __all__ = ["Explorer"]
 
 
+def _save_dir(folder):
+    """``save_dir`` checked: an existing folder (its real path), or None (the working
+    directory at each save)."""
+    if folder is None:
+        return None
+    real = os.path.realpath(os.fspath(folder))
+    if not os.path.isdir(real):
+        raise ValueError(f"save_dir {os.fspath(folder)!r} is not an existing folder")
+    return real
+
+
 def _deprecated(old, new):
     warnings.warn(f"{old} is deprecated: use {new}", DeprecationWarning, stacklevel=3)
 
@@ -66,6 +78,10 @@ class Explorer:
         column (the other figures always do; the layout uses the width of the output area:
         two columns from ~760 px, three from ~1240 px). A network resized in the browser
         stops answering clicks (plotly 7.1), hence the fixed default.
+    save_dir : folder the Save button writes into (default: the working directory, the
+        notebook's folder in Lab and Voila); a path typed into its field cannot leave it
+        (``..``, absolute paths elsewhere and symbolic links leading out are refused): a
+        Voila deployment lets other people type there. ``save`` from code is not confined.
     **session_kw : passed to ``Session`` (``max_history``, ``max_history_bytes``: the undo
         history's depth and memory budget, default 100 steps and 256 MB; ``live_interval``)
 
@@ -91,19 +107,21 @@ class Explorer:
     >>> ex.select((0, 1, 0)); ex.fix_symbolic((0, 1, 0), "sin"); ex.undo()
     """
 
-    def __init__(self, model, data=None, network_width=380, **session_kw):
+    def __init__(self, model, data=None, network_width=380, save_dir=None, **session_kw):
         self.session = Session(model, data, **session_kw)
         self.discovery = DiscoverState(self.session)
+        self.session.save_dir = _save_dir(save_dir)
         self._network_width = network_width
         self._widget = None
 
     @classmethod
-    def load(cls, path, network_width=380, **session_kw):
+    def load(cls, path, network_width=380, save_dir=None, **session_kw):
         """Reopen a session saved with ``save`` (or the Save button): same model, data, undo
         history and selection. The file holds plain data and tensors; nothing in it runs."""
         ex = cls.__new__(cls)
         ex.session = Session.load(path, **session_kw)
         ex.discovery = DiscoverState(ex.session)
+        ex.session.save_dir = _save_dir(save_dir)
         ex._network_width = network_width
         ex._widget = None
         return ex

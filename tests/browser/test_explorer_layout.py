@@ -5,8 +5,8 @@ JupyterLab with the file browser side bar open, at 1280x720 and 1920x1080, and V
 and the message all lie inside the window without scrolling and do not overlap; the Explorer
 takes the width it has; a long formula stays inside its panel (it wraps or scrolls there).
 Also: Copy as Python / Copy as sympy reach the browser's clipboard (read back through
-``navigator.clipboard.readText()``), the empty edge panel's placeholder, and Fix disabled with
-its reason while training.
+``navigator.clipboard.readText()``), the empty edge panel's placeholder, Fix disabled with
+its reason while training, and Save refusing a typed path that leaves the notebook's folder.
 
 "Without scrolling" means: the user scrolled the notebook (Voila: the page) so that the
 Explorer's top edge is at the top of the notebook's visible area (the scroll container of the
@@ -31,7 +31,6 @@ from .lab import (
     run_all,
     screenshot,
     wait_for_plotly,
-    wait_for_selector,
     wait_for_text,
 )
 
@@ -380,4 +379,18 @@ def test_placeholder_long_formula_clipboard_and_disabled_fix(lab, page, context)
     page.locator(".kw-train-panel .kw-stop").first.click()
     page.wait_for_function("(el) => !el.disabled", arg=fix.element_handle(), timeout=60_000)
     assert fix.get_attribute("title") == "Fix the edge to the chosen function"
-    wait_for_selector(page, ".kw-message")
+
+    # Save: a typed path leaving the notebook's folder is refused, the reason in the message
+    field = page.locator(".kw-save-path input").first
+    for typed, why in [("../escape", "must not contain '..'"),
+                       ("/tmp/escape", "is outside the save folder")]:
+        field.fill(typed)
+        field.press("Enter")
+        page.locator(".kw-save").first.click()
+        wait_for_text(page, ".kw-message", f"save failed: path '{typed}.kan' {why}",
+                      exact=False)
+    field.fill("saved-here")
+    page.locator(".kw-save").first.click()
+    wait_for_text(page, ".kw-message", "saved the session to saved-here.kan", exact=False)
+    assert (lab.root_dir / "saved-here.kan").exists()
+    assert not (lab.root_dir.parent / "escape.kan").exists()
