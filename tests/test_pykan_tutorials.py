@@ -538,3 +538,25 @@ def test_interp_11_sparse_init():
     n_dense = sum(e.layer >= 0 for e in dense.edges() if dense.edge_mode(e) != "pruned")
     n_sparse = sum(e.layer >= 0 for e in sparse.edges() if sparse.edge_mode(e) != "pruned")
     assert n_sparse < n_dense == 55
+
+
+def test_interp_3_expand_and_perturb():
+    # kanpiler (sympy -> KAN) is not here yet; the rest of the tutorial: a symbolic model,
+    # expand_depth, expand_width (sum and multiplication nodes), perturb, then fine-tuning
+    data = kw.datasets.from_function(toy_fn, n_var=2, n_train=200, n_test=100, seed=0,
+                                     dtype=torch.float64)
+    model = KAN([2, 1, 1], seed=0, dtype=torch.float64)
+    model.fix_symbolic(0, 0, 0, "sin", fit=False).fix_symbolic(0, 1, 0, "x^2", fit=False)
+    model.fix_symbolic(1, 0, 0, "exp", fit=False)
+    model.layers[0].sym_affine.data[0, 0, 0] = PI          # a of sin(a x): exp(sin(pi x) + y^2)
+    assert rmse(model, data.X_test, data.y_test) < 1e-12
+    model.expand_depth()
+    model.expand_width(1, 2)
+    model.expand_width(2, 2, kind="mult", arity=3)
+    assert model.width == [2, 3, 3, 1]
+    assert rmse(model, data.X_test, data.y_test) < 1e-10   # the function is kept
+    model.perturb(0.1, X=data.X_train)
+    moved = rmse(model, data.X_test, data.y_test)
+    assert 1e-6 < moved
+    model.fit(data, steps=5, progress=False)
+    assert rmse(model, data.X_test, data.y_test) < moved
