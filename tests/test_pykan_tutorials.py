@@ -540,15 +540,13 @@ def test_interp_11_sparse_init():
     assert n_sparse < n_dense == 55
 
 
-def test_interp_3_expand_and_perturb():
-    # kanpiler (sympy -> KAN) is not here yet; the rest of the tutorial: a symbolic model,
-    # expand_depth, expand_width (sum and multiplication nodes), perturb, then fine-tuning
+def test_interp_3_kan_compiler():
+    # kanpiler: a formula compiled to a KAN, then expand_depth, expand_width (sum and
+    # multiplication nodes), perturb, and fine-tuning on data
     data = kw.datasets.from_function(toy_fn, n_var=2, n_train=200, n_test=100, seed=0,
                                      dtype=torch.float64)
-    model = KAN([2, 1, 1], seed=0, dtype=torch.float64)
-    model.fix_symbolic(0, 0, 0, "sin", fit=False).fix_symbolic(0, 1, 0, "x^2", fit=False)
-    model.fix_symbolic(1, 0, 0, "exp", fit=False)
-    model.layers[0].sym_affine.data[0, 0, 0] = PI          # a of sin(a x): exp(sin(pi x) + y^2)
+    model = kw.compile_formula("exp(sin(pi*x) + y**2)", ["x", "y"])
+    assert model.width == [2, 1, 1]
     assert rmse(model, data.X_test, data.y_test) < 1e-12
     model.expand_depth()
     model.expand_width(1, 2)
