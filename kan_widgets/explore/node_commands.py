@@ -1,10 +1,12 @@
-"""Commands of ``Session`` on nodes and on the whole model: select / prune a node, drop an
-input, re-initialise (Reset), one training step (Step). Each is one undoable step."""
+"""Commands of ``Session`` on nodes and on the whole model: select a node (and see what it
+computes over the data), prune a node, drop an input, re-initialise (Reset), one training step
+(Step). Each command is one undoable step; selecting and looking change nothing."""
 
 from __future__ import annotations
 
 from ..core.edges import check_node
 from .checks import read_int
+from .node_view import NodeActivation, node_activation, node_summaries
 
 __all__ = ["NodeCommands"]
 
@@ -29,13 +31,35 @@ class NodeCommands:
 
     def select_node(self, layer, i=None):
         """Select node ``i`` of node-layer ``layer`` (0 = inputs; a click on the node's dot);
-        ``select_node(None)`` clears. Does not change the model."""
+        ``select_node(None)`` clears. Selecting a node clears the edge selection (the panel
+        shows one or the other: ``node_activation`` for a node). Does not change the model;
+        pruning it is a separate command (``prune_node``, previewed by
+        ``preview_prune_node``)."""
         self.poll()
         if layer is None:
             self.selected_node = None
             return self
-        self.selected_node = self._node(layer, i)
+        node = self._node(layer, i)
+        self.selected = None
+        self.selected_node = node
         return self
+
+    def node_activation(self, layer=None, i=None) -> NodeActivation:
+        """What node ``(layer, i)`` (default: the selected one) computes over the session's
+        samples (``explore.node_view.NodeActivation``): its value against the input (one
+        input), over the plane of both inputs (two), or against the samples sorted by the
+        output; cached until the model changes."""
+        m, j = self._node(layer, i)
+        with self.lock:
+            return self._cached(("node_activation", m, j), lambda: node_activation(
+                self.model, m, j, self.samples, names=self.layout.node_labels))
+
+    def node_summaries(self):
+        """(min, max, mean) of every node over the samples, one (width[m], 3) array per
+        node-layer (NaN without samples): the hover texts of the node dots."""
+        with self.lock:
+            return self._cached(("node_summaries",),
+                                lambda: node_summaries(self.model, self.samples))
 
     def node_name(self, layer, i) -> str:
         return self.layout.node_labels[layer][i]

@@ -133,13 +133,17 @@ class Session(SessionQueries, PreviewCommands, NodeCommands, PersistCommands, Tr
 
     # ------------------------------------------------------------------ selection
     def select(self, edge):
-        """Select an edge (None clears). Does not change the model."""
+        """Select an edge (None clears); selecting one clears the node selection. Does not
+        change the model."""
         self.poll()
         try:
-            self.selected = None if edge is None else as_edge(edge, self.model.width, self.model.width_out)
+            e = None if edge is None else as_edge(edge, self.model.width, self.model.width_out)
         except (ValueError, IndexError) as err:
             self._report("select", err)
             raise
+        if e is not None:
+            self.selected_node = None
+        self.selected = e
         return self
 
     def preview_prune(self, *args, node_th=1e-2, edge_th=3e-2) -> list[EdgeId]:

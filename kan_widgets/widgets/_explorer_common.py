@@ -45,6 +45,8 @@ STYLE = """<style>
 .kw-explorer .kw-layout > .kw-toolbar { grid-area: tool; }
 .kw-explorer .kw-layout > .kw-network { grid-area: net; }
 .kw-explorer .kw-layout > .kw-edge-panel { grid-area: edge; }
+/* a selected node shows in the edge panel's place (one of the two is hidden) */
+.kw-explorer .kw-layout > .kw-node-panel { grid-area: edge; }
 .kw-explorer .kw-layout > .kw-formula { grid-area: form; }
 .kw-explorer .kw-layout > .kw-train-panel { grid-area: train; }
 .kw-explorer .kw-layout > .kw-data-view { grid-area: data; }

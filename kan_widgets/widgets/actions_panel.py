@@ -1,5 +1,6 @@
 """The Explorer's destructive actions, each with its preview: prune by threshold, refine /
-coarsen the grid, auto-symbolic (with a library picker), prune the selected node; and Save.
+coarsen the grid, auto-symbolic (with a library picker); and Save. (Pruning a node is in the
+``NodePanel``: a click on a node shows it first.)
 
 Previews come from ``Session`` (computed on a copy of the model): the threshold shows "N edges
 go, loss a → b" and outlines those edges on the network; the grid field shows refine or
@@ -31,7 +32,7 @@ def _info(css):
 
 
 class ActionsPanel:
-    """Prune / refine / auto-symbolic / node / save controls of one session.
+    """Prune / refine / auto-symbolic / save controls of one session.
 
     Attributes
     ----------
@@ -46,8 +47,6 @@ class ActionsPanel:
         (``kw-refine``), the preview (``kw-refine-preview``)
     library, auto_button, auto_info : functions auto-symbolic may use (``kw-library``,
         default all), Auto-symbolic (``kw-auto-symbolic``), the preview (``kw-auto-preview``)
-    node_info, node_button : the selected node and its preview (``kw-node-info``), Prune node
-        / Drop input (``kw-prune-node``)
     save_path, save_button : a file path (only a path, never evaluated; ``kw-save-path``) and
         Save (``kw-save``); the path is confined to ``session.save_dir`` (default: the
         working directory): ``..``, other absolute paths and links leading out are refused
@@ -58,7 +57,6 @@ class ActionsPanel:
         self._lock = threading.RLock()
         self._thresholds = np.array([])
         self._armed = None  # what the next press applies after a shown preview
-        self._node_live = False
         self.threshold = CheckedField(3e-2, lambda v: read_float(v, "threshold", 0.0),
                                       "threshold", "kw-threshold", 150, 62, fmt=lambda v: f"{v:.4g}")
         self.threshold_slider = widgets.IntSlider(0, min=0, max=1, description="edges go",
@@ -85,9 +83,6 @@ class ActionsPanel:
                                   "Preview, then (press again) fix every spline edge to its "
                                   "best function from the library")
         self.auto_info = _info("kw-auto-preview")
-        self.node_info = _info("kw-node-info")
-        self.node_button = button("Prune node", "kw-prune-node",
-                                  "Mask every edge of the selected node", "warning")
         self.save_path = widgets.Text("explorer-session.kan", description="file",
                                       style={"description_width": "30px"},
                                       layout={"width": "220px"})
@@ -100,7 +95,6 @@ class ActionsPanel:
         self.refine_button.on_click(guard(lambda b: self.refine(), s, "refine"))
         self.library.observe(guard(lambda ch: self._disarm(), s, "library"), "value")
         self.auto_button.on_click(guard(lambda b: self.auto_symbolic(), s, "auto-symbolic"))
-        self.node_button.on_click(guard(lambda b: s.prune_node(), s, "prune node"))
         # a typed path stays inside the session's save folder (Voila serves other people)
         self.save_button.on_click(guard(lambda b: s.save(self.save_path.value, confine=True),
                                         s, "save"))
@@ -117,12 +111,10 @@ class ActionsPanel:
             row(self.grid.widget, self.refine_button, self.refine_info),
             row(self.library, widgets.VBox([self.auto_button, self.auto_info],
                                            layout={"width": "210px"})),
-            row(self.node_button, self.node_info),
             row(self.save_path, self.save_button),
         ])
         self.widget.add_class("kw-actions")
         s.observe(guard(lambda ch: self.refresh(), s, "actions"), "revision")
-        s.observe(guard(lambda ch: self.show_node(), s, "node"), "selected_node")
         s.observe(guard(self._on_training, s, "actions"), "training")
         self.refresh()
 
@@ -142,7 +134,6 @@ class ActionsPanel:
             self.auto_info.value = ""
             self._on_threshold(move_slider=True)
             self.show_refine()
-            self.show_node()
         self._set_buttons()
 
     def _on_training(self, change):
@@ -150,14 +141,12 @@ class ActionsPanel:
 
     def _set_buttons(self):
         busy = self.session.training
-        for b in (self.prune_button, self.refine_button, self.auto_button, self.node_button):
+        for b in (self.prune_button, self.refine_button, self.auto_button):
             b.disabled = busy
         if not self.grid.valid:
             self.refine_button.disabled = True
         if not self.threshold.valid:
             self.prune_button.disabled = True
-        if self.session.selected_node is None or not self._node_live:
-            self.node_button.disabled = True
 
     # ------------------------------------------------------------------ prune by threshold
     def _on_slider(self, change):
@@ -247,19 +236,3 @@ class ActionsPanel:
             return p
         self._armed = None
         return s.auto_symbolic(lib=lib)
-
-    # ------------------------------------------------------------------ node
-    def show_node(self):
-        s = self.session
-        node = s.selected_node
-        self._node_live = False
-        if node is None:
-            self.node_info.value = "<i>click a node (a dot) to prune it</i>"
-            self.node_button.description = "Prune node"
-        else:
-            p = s.preview_prune_node(*node)
-            self._node_live = bool(p.edges)  # nothing left to prune: the button is off
-            self.node_button.description = "Drop input" if node[0] == 0 else "Prune node"
-            self.node_info.value = html.escape(p.text()) if p.edges else (
-                f"node {html.escape(p.name)}: all its edges are pruned already")
-        self._set_buttons()

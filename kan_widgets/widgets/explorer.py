@@ -11,8 +11,10 @@ labelled Fix, Prune, Restore, Train, Stop, Undo, Redo. Also: ``kw-toolbar`` (Und
 History and the message), ``kw-history-popup`` (the list of steps), ``kw-edge-title``,
 ``kw-pick-info``, ``kw-formula-math``, ``kw-copy-status``, ``kw-train-status``,
 ``kw-message-undo`` (the Undo shown next to a message saying the loss got 10x worse),
-``kw-actions`` (prune by threshold, refine / coarsen, auto-symbolic, node, save; see
-``ActionsPanel``), ``kw-play``, ``kw-step``, ``kw-reset``, ``kw-step-counter``,
+``kw-actions`` (prune by threshold, refine / coarsen, auto-symbolic, save; see
+``ActionsPanel``), ``kw-node-panel`` (the selected node in the edge panel's place: its value
+over the data, ``kw-node-title``, ``kw-node-info`` and Prune node / Drop input, see
+``NodePanel``), ``kw-play``, ``kw-step``, ``kw-reset``, ``kw-step-counter``,
 ``kw-preset``, ``kw-data-view`` (predicted vs true; for one input the fitted function over
 the samples), and the plotly traces ``nodes l`` (the clickable dots of node-layer ``l``).
 Discover (folded below the layout, ``kw-discover-box``): the panel ``kw-discover`` with
@@ -46,6 +48,7 @@ from .formula_panel import FormulaPanel
 from .history_panel import HistoryPanel
 from .kernel_sync import watch_cells
 from .network_view import NetworkView
+from .node_panel import NodePanel
 from .train_panel import TrainPanel
 
 __all__ = ["Explorer"]
@@ -180,6 +183,10 @@ class Explorer:
             self._formula_panel = FormulaPanel(s)
             self._history_panel = HistoryPanel(s)
             self._edge_panel = EdgePanel(s)
+            self._node_panel = NodePanel(s)
+            # one place for the selection: the node panel while a node is selected
+            s.observe(lambda ch: self._show_selection_panel(), "selected_node")
+            self._show_selection_panel()
             self._network = NetworkView(s, width_px=self._network_width)
             self._train_panel = TrainPanel(s)
             self._data_panel = DataPanel(s)
@@ -191,7 +198,8 @@ class Explorer:
         toolbar = widgets.Box([self._history_panel.widget, self._message_undo, self._message])
         toolbar.add_class("kw-toolbar")
         return [toolbar, self._network.widget, self._edge_panel.widget,
-                self._formula_panel.widget, self._train_panel.widget, self._data_panel.widget]
+                self._node_panel.widget, self._formula_panel.widget, self._train_panel.widget,
+                self._data_panel.widget]
 
     def _rebuild(self):
         """New panels for the session's model (its width may have changed); the old ones stop
@@ -203,6 +211,10 @@ class Explorer:
         self._grid.children = self._build_panels()
         for w in old:
             w.close()
+
+    def _show_selection_panel(self):
+        node = self.session.selected_node is not None
+        self._edge_panel.widget.layout.display = "none" if node else None
 
     def _show_message(self):
         s = self.session
@@ -218,6 +230,7 @@ class Explorer:
 
     network = property(lambda self: self._part("_network"), doc="NetworkView")
     edge_panel = property(lambda self: self._part("_edge_panel"), doc="EdgePanel")
+    node_panel = property(lambda self: self._part("_node_panel"), doc="NodePanel")
     train_panel = property(lambda self: self._part("_train_panel"), doc="TrainPanel")
     formula_panel = property(lambda self: self._part("_formula_panel"), doc="FormulaPanel")
     history_panel = property(lambda self: self._part("_history_panel"), doc="HistoryPanel")
@@ -377,14 +390,23 @@ class Explorer:
 
     # ------------------------------------------------------------------ nodes, session
     def select_node(self, layer, i=None):
-        """Select node ``i`` of node-layer ``layer`` (a click on its dot; None clears)."""
+        """Select node ``i`` of node-layer ``layer`` (a click on its dot; None clears): the
+        node panel shows what it computes over the data, and what pruning it would do."""
         self.session.select_node(layer, i)
         return self
+
+    def node_activation(self, layer=None, i=None):
+        """What the node panel draws (``NodeActivation``): the node's value on the samples."""
+        return self.session.node_activation(layer, i)
 
     def prune_node(self, layer=None, i=None):
         """Prune a node (default: the selected one); on an input node, drop that input."""
         self.session.prune_node(layer, i)
         return self
+
+    def preview_prune_node(self, layer=None, i=None):
+        """What pruning the node would do (``NodePreview``: edges that go, loss after)."""
+        return self.session.preview_prune_node(*self.session._node(layer, i))
 
     def prune_input(self, i):
         """Drop input ``i`` (index or name): ``KAN.prune_input``."""

@@ -90,10 +90,9 @@ class NetworkView:
                              mode="markers", name=f"nodes {l}",
                              marker=dict(size=14, color="rgba(31,41,55,0.01)"),
                              hoverinfo="text", showlegend=False,
-                             text=[f"node {l},{i}: {lay.node_labels[l][i]} · click to "
-                                   f"{'drop this input' if l == 0 else 'prune it'}"
-                                   for i in range(lay.width[l])])
+                             text=self._node_hover(l, None))
                   for l in range(len(lay.width))]
+        self._node_texts = [list(tr.text) for tr in cells[lay.n_edges:]]
         self._groups = [(m, k) for m in ("spline", "symbolic") for k in range(len(ALPHA_LEVELS))]
         curves = [go.Scatter(x=wx, y=wy, mode="lines", name="wires",
                              line=dict(color="rgba(120,120,120,0.35)", width=1), **quiet)]
@@ -227,11 +226,36 @@ class NetworkView:
                 texts = [(cells.data[n], {"text": t})
                          for n, t in enumerate(hover) if t != self._hover[n]]  # only changes
                 self._hover = hover
+                texts += self._node_text_updates()
             update_figure(cells, texts, sync=False)
             with cells.batch_update():
                 self._selection_shapes()
             sync_state(cells)
             self.redraw_count += 1
+
+    def _node_hover(self, l, stats):
+        """Hover texts of node-layer ``l``'s dots: name, values over the data (``stats``:
+        (width, 3) min, max, mean, or None) and what a click does."""
+        lay = self.session.layout
+        out = []
+        for i in range(lay.width[l]):
+            head = f"node {l},{i}: {lay.node_labels[l][i]}"
+            if stats is not None and not np.isnan(stats[i]).any():
+                lo, hi, mean = stats[i]
+                head += f"<br>values {lo:.3g} … {hi:.3g}, mean {mean:.3g}"
+            out.append(f"{head}<br>click to see what it computes")
+        return out
+
+    def _node_text_updates(self):
+        stats = self.session.node_summaries()
+        n0 = self.session.layout.n_edges
+        ups = []
+        for l, st in enumerate(stats):
+            text = self._node_hover(l, st)
+            if text != self._node_texts[l]:
+                self._node_texts[l] = text
+                ups.append((self.figure.data[n0 + l], {"text": text}))
+        return ups
 
     def _draw_selection(self):
         with self._lock:

@@ -39,7 +39,7 @@ class TrainPanel:
         (re-initialise with the seed; undoable) — CSS ``kw-play``, ``kw-step``, ``kw-reset``
     counter : HTML "step N", the model's training steps (CSS ``kw-step-counter``)
     actions : the ``ActionsPanel`` (threshold, Prune weak edges, grid, Refine / Coarsen,
-        library, Auto-symbolic, node, Save); its controls are also attributes here (``grid``,
+        library, Auto-symbolic, Save); its controls are also attributes here (``grid``,
         ``threshold``, ``refine_button``, ``auto_button``, ``prune_button``)
     loss_figure : FigureWidget of train and test RMSE per step (log scale, decades labelled)
     status : HTML with the model's last training numbers (CSS class ``kw-train-status``)

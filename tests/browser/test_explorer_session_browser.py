@@ -114,7 +114,7 @@ def test_preview_refused_input_node_prune_save_and_reopen(lab, page):
     assert res["hovered"], "plotly showed no hover on the node dot"
     wait_for_text(page, ".kw-node-info", re.compile(r"prune node \S+: 3 edges go, loss"),
                   exact=False)
-    _button(page, ".kw-actions", "Prune node").click()
+    _button(page, ".kw-node-panel", "Prune node").click()
     wait_for_text(page, ".kw-history", "prune node", exact=False)
     screenshot(page, "session-lab-2-node-pruned")
 

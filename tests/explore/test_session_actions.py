@@ -167,14 +167,15 @@ def test_save_and_load_keep_model_history_and_selection(session, tmp_path, toy):
     session.prune_edge((0, 1, 2))
     session.undo()
     session.select((1, 2, 0))
-    session.select_node(1, 4)
+    assert Session.load(session.save(tmp_path / "edge")).selected == EdgeId(1, 2, 0)
+    session.select_node(1, 4)  # one selection at a time: the node replaces the edge
     path = session.save(tmp_path / "run1")
     assert path.endswith("run1.kan")
     s2 = Session.load(path)
     assert_same_state(s2.model.state(), session.model.state())
     assert [(st.label, a) for st, a in s2.undo_history.steps()] == [
         (st.label, a) for st, a in session.undo_history.steps()]
-    assert s2.selected == EdgeId(1, 2, 0) and s2.selected_node == (1, 4)
+    assert s2.selected is None and s2.selected_node == (1, 4)
     assert s2.layout.node_labels == session.layout.node_labels
     assert s2.losses() == pytest.approx(session.losses())
     s2.redo()

@@ -163,21 +163,53 @@ def test_a_10x_worse_action_shows_undo_next_to_the_message(ex):
     assert ex.model.grid == 5 and ex._message_undo.layout.display == "none"
 
 
-def test_click_a_node_to_prune_it_or_drop_an_input(ex):
-    a = ex.train_panel.actions
-    assert a.node_button.disabled
+def test_click_a_node_shows_it_then_prune_it_or_drop_an_input(ex, toy):
+    npan, m = ex.node_panel, ex.model
+    assert npan.widget.layout.display == "none"  # no node selected: the edge panel's place
+    ex.select((0, 1, 0))
     click_node(ex, 1, 2)
-    assert ex.session.selected_node == (1, 2) and "prune node" in a.node_info.value
+    # the click shows the node (in the edge panel's place) and changes nothing
+    assert ex.session.selected_node == (1, 2) and ex.session.selected is None
+    assert npan.widget.layout.display is None and ex.edge_panel.widget.layout.display == "none"
+    assert "node h1.2" in npan.title.value and "sum of 2 live edges" in npan.title.value
+    assert not m.edges("pruned") and len(ex.session.undo_history) == 0
     assert ex.network.figure.layout.shapes[2].visible
-    a.node_button.click()
-    assert ex.model.edge_mode((1, 2, 0)) == "pruned"
-    assert all(ex.model.edge_mode((0, i, 2)) == "pruned" for i in range(2))
-    assert a.node_button.disabled and "pruned already" in a.node_info.value
+    # its value on every sample; with two inputs: coloured over their plane
+    act = ex.node_activation()
+    vals = ex.session.model.layer_input(toy.X_train, 1)[:, 2].detach().double().numpy()
+    assert act.against == "inputs" and list(npan.figure.data[0].marker.color) == pytest.approx(
+        list(vals))
+    assert npan.figure.layout.xaxis.title.text == "x" and npan.figure.layout.yaxis.title.text == "y"
+    assert f"{vals.min():.3g}" in npan.stats.value and f"{vals.max():.3g}" in npan.stats.value
+    # pruning is the second, previewed click
+    p = ex.preview_prune_node()
+    assert "prune node h1.2: 3 edges go, loss" in npan.node_info.value
+    assert html.escape(p.text()) == npan.node_info.value and not npan.node_button.disabled
+    npan.node_button.click()
+    assert m.edge_mode((1, 2, 0)) == "pruned"
+    assert all(m.edge_mode((0, i, 2)) == "pruned" for i in range(2))
+    assert npan.node_button.disabled and "pruned already" in npan.node_info.value
     click_node(ex, 0, 0)
-    assert a.node_button.description == "Drop input" and "drop input x" in a.node_info.value
-    a.node_button.click()
-    assert all(ex.model.edge_mode(EdgeId(0, 0, j)) == "pruned" for j in range(5))
+    assert npan.node_button.description == "Drop input" and "drop input x" in npan.node_info.value
+    npan.node_button.click()
+    assert all(m.edge_mode(EdgeId(0, 0, j)) == "pruned" for j in range(5))
     assert ex.session.undo_history.done[-1].label == "drop input x"
+    # an edge click gives the place back to the edge panel
+    ex.network.click((0, 1, 1))
+    assert ex.session.selected_node is None and npan.widget.layout.display == "none"
+    assert ex.edge_panel.widget.layout.display is None
+
+
+def test_node_hover_says_what_the_node_computes(ex, toy):
+    names = [tr.name for tr in ex.network.figure.data]
+    tr = ex.network.figure.data[names.index("nodes 1")]
+    v = ex.model.layer_input(toy.X_train, 1)[:, 0].detach()
+    assert tr.text[0].startswith("node 1,0: h1.0<br>values ")
+    assert f"{float(v.min()):.3g} … {float(v.max()):.3g}" in tr.text[0]
+    ex.prune_node(1, 0)  # a dead node is constant: its hover says so after the redraw
+    tr = ex.network.figure.data[names.index("nodes 1")]
+    c = float(ex.model.layer_input(toy.X_train, 1)[0, 0].detach())
+    assert f"values {c:.3g} … {c:.3g}" in tr.text[0]
 
 
 def test_play_step_reset_and_sparsify(ex):
