@@ -172,7 +172,7 @@ class PersistCommands:
             kw.setdefault("max_history_bytes", st["history"]["max_bytes"])
         s = cls(model, data, max_history=st["history"]["max_steps"], **kw)
         if d is not None:  # the node names the session showed
-            s.layout = NetworkLayout.from_width(model.width, d["variables"], d["outputs"])
+            s.layout = NetworkLayout.from_model(model, d["variables"], d["outputs"])
         restore_steps(s.undo_history, st)
         if st["selected"] is not None:
             s.select(tuple(st["selected"]))

@@ -49,7 +49,7 @@ class SessionQueries:
         with self.lock:
             return self._cached(("detail", e), lambda: edge_detail(
                 self.model, e, self.samples, names=self.layout.node_labels,
-                scores=self.scores()))
+                scores=self.scores(), dst_names=self.layout.sub_labels))
 
     def suggestions(self, edge=None, topk=5) -> list:
         """``model.suggest_symbolic`` of the edge, ranked, cached until the model changes."""

@@ -66,7 +66,7 @@ class NetworkScene:
         out = []
         for n, e in enumerate(layout.edges):
             src = layout.node_labels[e.layer][e.src]
-            dst = layout.node_labels[e.layer + 1][e.dst]
+            dst = layout.sub_labels[e.layer + 1][e.dst]  # a factor of a product: "h1.1 ×2"
             what = self.modes[n]
             if what == "symbolic":
                 what = f"{self.functions[n]} (r² {self.r2[n]:.4f})"
@@ -187,12 +187,13 @@ def build_scene(model, layout, n_points: int = 24, scores=True) -> NetworkScene:
 
 
 def edge_detail(model, edge, X=None, n_points: int = 200, max_samples: int = 1000,
-                names=None, scores=True) -> EdgeDetail:
+                names=None, scores=True, dst_names=None) -> EdgeDetail:
     """The function of ``edge`` on a fine grid and on (up to ``max_samples``) samples.
 
     ``X`` defaults to the inputs of the model's last fit; without samples only the curve is
-    given. ``names`` is a list of node-label lists (``NetworkLayout.node_labels``);
-    ``scores`` as in ``build_scene``.
+    given. ``names`` is a list of node-label lists (``NetworkLayout.node_labels``), naming the
+    source; ``dst_names`` the same for destinations, which are sub-nodes
+    (``NetworkLayout.sub_labels``; default ``names``); ``scores`` as in ``build_scene``.
     """
     e = as_edge(edge, model.width, getattr(model, "width_out", None))
     layer = model.layers[e.layer]
@@ -217,7 +218,8 @@ def edge_detail(model, edge, X=None, n_points: int = 200, max_samples: int = 100
     score = (float("nan") if edge_scores is None
              else float(edge_scores[e.layer][e.src, e.dst]))
     src = names[e.layer][e.src] if names else f"{e.layer}.{e.src}"
-    dst = names[e.layer + 1][e.dst] if names else f"{e.layer + 1}.{e.dst}"
+    dst_names = dst_names or names
+    dst = dst_names[e.layer + 1][e.dst] if dst_names else f"{e.layer + 1}.{e.dst}"
     return EdgeDetail(edge=e, mode=mode, function=fit.name if fit else "",
                       r2=float(fit.r2) if fit else float("nan"), score=score, src_name=src,
                       dst_name=dst, curve_x=_np(grid), curve_y=cy, sample_x=sx, sample_y=sy)
@@ -254,9 +256,9 @@ def fix_previews(model, edge, fits, X, y) -> np.ndarray:
         new = torch.stack([f.evaluate(xi) * mask for f in fits])  # (K, B)
         outs = out.unsqueeze(0).repeat(len(fits), 1, 1)  # (K, B, n_out)
         outs[:, :, e.dst] += layer.node_scale[e.dst] * (new - old)
-        z = outs.reshape(-1, out.shape[1])
-        for lay in model.layers[e.layer + 1:]:
-            z = lay(z)
+        z = model.nodes_from_subnodes(e.layer, outs.reshape(-1, out.shape[1]))
+        for l in range(e.layer + 1, model.depth):  # products of sub-nodes included
+            z = model.nodes_from_subnodes(l, model.layers[l](z))
         pred = z.reshape(len(fits), len(X), -1)
         rmse = ((pred - y.unsqueeze(0)) ** 2).mean((1, 2)).sqrt()
     return _np(rmse)

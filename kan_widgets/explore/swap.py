@@ -41,7 +41,7 @@ class SwapCommands:
                                  f"output(s); the model has width {model.width}")
         inputs = (names[0] if names else None) or model.variables_
         outputs = (names[1] if names else None) or model.output_names_
-        layout = NetworkLayout.from_width(model.width, inputs, outputs)
+        layout = NetworkLayout.from_model(model, inputs, outputs)
         self.model, self.data, self.layout = model, data, layout
         self.X, self.y, self.X_test, self.y_test = X, y, X_test, y_test
         self._cache.clear()

@@ -23,11 +23,12 @@ import ipywidgets as widgets
 import numpy as np
 import plotly.graph_objects as go
 
+from ..explore.layout import NODE_GAP
 from ..explore.scene import ALPHA_LEVELS
 from ._explorer_common import guard, short
 from ._plotly import sync_state, update_figure
 
-__all__ = ["NetworkView", "MODE_COLORS"]
+__all__ = ["NetworkView", "MODE_COLORS", "node_marker", "group_shapes"]
 
 MODE_COLORS = {"spline": (31, 41, 55), "symbolic": (200, 30, 90), "pruned": (150, 150, 150)}
 SELECT_COLOR = "rgb(255, 140, 0)"
@@ -45,6 +46,33 @@ STACK_STYLE = """<style>
 
 def _rgba(rgb, alpha):
     return f"rgba({rgb[0]}, {rgb[1]}, {rgb[2]}, {alpha:.2f})"
+
+
+MULT_SYMBOL = "circle-x-open"  # a multiplication node: x in a circle
+
+
+def node_marker(lay) -> dict:
+    """Marker of the node dots, in ``node_x`` order: a filled dot per sum node (and input,
+    output), x in a circle for a multiplication node."""
+    kinds = [k for row in lay.node_kinds for k in row]
+    mult = [k == "mult" for k in kinds]
+    return dict(size=[15 if m else 9 for m in mult],
+                symbol=[MULT_SYMBOL if m else "circle" for m in mult],
+                line=dict(width=2, color="rgb(31,41,55)"), color="rgb(31,41,55)")
+
+
+def group_shapes(lay) -> list[dict]:
+    """The factors of each multiplication node grouped: a tinted box behind their rows, and
+    the product node's wire (from the band up to its glyph) in the same tint."""
+    out = []
+    for m, j, x0, x1, y0, y1 in lay.groups:
+        out.append(dict(type="rect", x0=x0, x1=x1, y0=y0, y1=y1, layer="below",
+                        fillcolor="rgba(200,30,90,0.07)",
+                        line=dict(color="rgba(200,30,90,0.45)", width=1, dash="dot")))
+        x, y = float(lay.node_x[m][j]), float(lay.node_y[m][j])
+        out.append(dict(type="line", x0=x, x1=x, y0=y - NODE_GAP, y1=y, layer="below",
+                        line=dict(color="rgba(200,30,90,0.7)", width=2)))
+    return out
 
 
 class NetworkView:
@@ -120,7 +148,7 @@ class NetworkView:
             shown[hidden] = [""] * (len(labels) - n_in - n_out)
         curves.append(go.Scatter(x=nx, y=ny, mode="markers+text", name="nodes", text=shown,
                                  textposition=pos, textfont=dict(size=12),
-                                 marker=dict(size=9, color="rgb(31,41,55)"), **quiet))
+                                 marker=node_marker(lay), **quiet))
         rx, ry, rt = zip(*lay.row_labels)
         rt = [short(t, 10) for t in rt]
         curves.append(go.Scatter(x=rx, y=ry, mode="text", text=rt, name="rows",
@@ -134,7 +162,8 @@ class NetworkView:
                     yaxis=dict(range=list(lay.y_range), **axis), dragmode=False,
                     showlegend=False)
         self.curves = go.FigureWidget(data=curves, layout=go.Layout(
-            **base, hovermode=False, plot_bgcolor="white", paper_bgcolor="white"))
+            **base, hovermode=False, plot_bgcolor="white", paper_bgcolor="white",
+            shapes=group_shapes(lay)))
         self.figure = go.FigureWidget(data=cells, layout=go.Layout(
             **base, hovermode="closest", plot_bgcolor="rgba(0,0,0,0)",
             paper_bgcolor="rgba(0,0,0,0)",
@@ -240,6 +269,8 @@ class NetworkView:
         out = []
         for i in range(lay.width[l]):
             head = f"node {l},{i}: {lay.node_labels[l][i]}"
+            if lay.node_kinds[l][i] == "mult":
+                head += " ⊗ (multiplication)"
             if stats is not None and not np.isnan(stats[i]).any():
                 lo, hi, mean = stats[i]
                 head += f"<br>values {lo:.3g} … {hi:.3g}, mean {mean:.3g}"

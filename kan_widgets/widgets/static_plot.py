@@ -24,7 +24,7 @@ from plotly.colors import sample_colorscale
 
 from ..explore.layout import NetworkLayout
 from ..explore.scene import ALPHA_LEVELS, build_scene
-from .network_view import MODE_COLORS, _rgba
+from .network_view import MODE_COLORS, _rgba, group_shapes, node_marker
 
 __all__ = ["network_figure", "NetworkFigure", "find_browser", "COLOR_MODES"]
 
@@ -108,7 +108,7 @@ def network_figure(model, *, color="mode", show_pruned=True, scores=True, width_
     if isinstance(width_px, bool) or not isinstance(width_px, (int, np.integer)) \
             or width_px < 100:
         raise ValueError(f"width_px must be an int >= 100; got {width_px!r}")
-    lay = NetworkLayout.from_width(model.width, model.variables_, model.output_names_)
+    lay = NetworkLayout.from_model(model, model.variables_, model.output_names_)
     scene = build_scene(model, lay, scores=scores)
     live = scene.modes != "pruned"
     if color == "score" and (not live.any() or np.isnan(scene.scores[live]).all()):
@@ -131,7 +131,7 @@ def network_figure(model, *, color="mode", show_pruned=True, scores=True, width_
         width=int(width_px), height=lay.height_px + top - 8, showlegend=False,
         margin=dict(l=8, r=8 + (70 if color == "score" else 0), t=top, b=8),
         xaxis=dict(range=list(lay.x_range), **axis), yaxis=dict(range=list(lay.y_range), **axis),
-        plot_bgcolor="white", paper_bgcolor="white", title=title))
+        plot_bgcolor="white", paper_bgcolor="white", title=title, shapes=group_shapes(lay)))
     return fig
 
 
@@ -188,7 +188,7 @@ def _node_traces(lay):
     rx, ry, rt = zip(*lay.row_labels)
     return [go.Scatter(x=nx, y=ny, mode="markers+text", name="nodes", text=shown,
                        textposition=pos, textfont=dict(size=12),
-                       marker=dict(size=9, color="rgb(31,41,55)"), **quiet),
+                       marker=node_marker(lay), **quiet),
             go.Scatter(x=rx, y=ry, mode="text", text=rt, name="rows",
                        textposition="middle left",
                        textfont=dict(size=10, color="rgb(110,110,110)"), **quiet)]

@@ -192,8 +192,10 @@ class TrainPanel:
         with self._lock, self.widget.hold_sync():
             tr, te = self.loss_figure.data
             has_test = any(not math.isnan(v) for v in test)
-            update_figure(self.loss_figure, [(tr, {"x": steps, "y": train}),
-                                             (te, {"x": steps, "y": test, "visible": has_test})])
+            # no test split: an empty trace (NaN is not valid JSON for the front end)
+            update_figure(self.loss_figure, [(tr, {"x": steps, "y": train}), (te, {
+                "x": steps if has_test else [], "y": test if has_test else [],
+                "visible": has_test})])
             self.counter.value = f"<b>step {len(steps)}</b>"
             rate = ""
             if training and self._t0 is not None and n_done:
