@@ -39,7 +39,7 @@ def session_state(session) -> dict:
     if session.X is not None:
         data = {"X": session.X, "y": session.y, "X_test": session.X_test,
                 "y_test": session.y_test, "variables": list(session.layout.node_labels[0]),
-                "outputs": list(session.layout.node_labels[-1])}
+                "outputs": list(session.layout.node_labels[-1]), "task": session.task}
     sel = session.selected
     done, undone = _this_model(h)
     return {
@@ -168,6 +168,8 @@ class PersistCommands:
             data = {"train_input": d["X"], "train_label": d["y"]}
             if d["X_test"] is not None:
                 data.update(test_input=d["X_test"], test_label=d["y_test"])
+        if d is not None and d.get("task") == "classification":  # older files: detected
+            kw.setdefault("loss", "cross_entropy")
         if "max_bytes" in st["history"]:  # files written before the byte budget lack it
             kw.setdefault("max_history_bytes", st["history"]["max_bytes"])
         s = cls(model, data, max_history=st["history"]["max_steps"], **kw)

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..core.edges import EdgeId
 from .checks import HUGE_GRID, read_grid
+from .task import CLASSIFICATION, measure
 
 __all__ = ["PreviewCommands", "PrunePreview", "RefinePreview", "AutoSymbolicPreview",
            "NodePreview", "WORSE_FACTOR"]
@@ -123,12 +124,14 @@ class PreviewCommands:
     ``losses``, ``layout``)."""
 
     def _loss_of(self, model) -> float:
-        """Test RMSE (train without a test split) of another model on the session's data."""
+        """Test loss (train without a test split) of another model on the session's data:
+        RMSE, or a classifier's cross-entropy (as ``losses``)."""
         if self.X is None:
             return float("nan")
-        if self.X_test is not None:
-            return model.score(self.X_test, self.y_test)
-        return model.score(self.X, self.y)
+        X, y = (self.X_test, self.y_test) if self.X_test is not None else (self.X, self.y)
+        if self.task == CLASSIFICATION:
+            return measure(model, X, y, self.task)[0]
+        return model.score(X, y)
 
     def _on_copy(self, action):
         """Run ``action(copy)`` on a copy of the model (warnings silenced); the copy."""

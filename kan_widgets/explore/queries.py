@@ -6,6 +6,7 @@ through ``model.version``)."""
 from __future__ import annotations
 
 from .scene import build_scene, edge_detail, fix_previews, formula_text
+from .task import CLASSIFICATION, measure
 
 __all__ = ["SessionQueries"]
 
@@ -15,14 +16,28 @@ class SessionQueries:
     ``samples``, ``_edge``, ``_call`` and ``_cache``)."""
 
     def losses(self) -> tuple[float, float]:
-        """(test RMSE, train RMSE) of the model now (``model.score``); test falls back to train,
-        NaN without data."""
+        """(test, train) loss of the model now: the RMSE (``model.score``), or for a classifier
+        the cross-entropy; test falls back to train, NaN without data."""
+        return self._measured()[0]
+
+    def accuracies(self) -> tuple[float, float]:
+        """(test, train) accuracy of a classifier now (NaN for regression or without data)."""
+        return self._measured()[1]
+
+    def _measured(self):
+        nan = float("nan")
         if self.X is None:
-            return float("nan"), float("nan")
+            return (nan, nan), (nan, nan)
         with self.lock:
-            train = self.model.score(self.X, self.y)
-            test = train if self.X_test is None else self.model.score(self.X_test, self.y_test)
-        return test, train
+            if self.task != CLASSIFICATION:
+                train = self.model.score(self.X, self.y)
+                test = train if self.X_test is None else self.model.score(self.X_test,
+                                                                           self.y_test)
+                return (test, train), (nan, nan)
+            train = measure(self.model, self.X, self.y, self.task)
+            test = train if self.X_test is None else measure(self.model, self.X_test,
+                                                             self.y_test, self.task)
+        return (test[0], train[0]), (test[1], train[1])
 
     def scores(self, fresh=False):
         """``model.attribution`` on the session's samples, kept in the session's cache (the
@@ -73,8 +88,10 @@ class SessionQueries:
             return self._cached(("candidate", e, name), fit)
 
     def previews(self, edge=None, fits=None) -> list[float]:
-        """RMSE (test split if any) if the edge were fixed to each of ``fits`` (default: the
-        suggestions); the model is not changed. NaN without data."""
+        """The loss (test split if any: RMSE, or a classifier's cross-entropy) if the edge were
+        fixed to each of ``fits`` (default: the suggestions); the model is not changed. NaN
+        without data. On an edge already fixed to a function, that function's entry is the
+        loss now (``losses()[0]``): the edge is that function already (``current_function``)."""
         e = self._edge(edge)
         with self.lock:
             fits = self.suggestions(e) if fits is None else list(fits)
@@ -82,8 +99,20 @@ class SessionQueries:
                 return [float("nan")] * len(fits)
             X, y = ((self.X_test, self.y_test) if self.X_test is not None else (self.X, self.y))
             key = ("preview", e, tuple(fits))
-            return self._cached(key, lambda: [float(v) for v in
-                                              fix_previews(self.model, e, fits, X, y)])
+            out = self._cached(key, lambda: [float(v) for v in fix_previews(
+                self.model, e, fits, X, y, task=self.task)])
+            now = self.current_function(e)
+            if now is not None:
+                out = [self.losses()[0] if f.name == now else v for f, v in zip(fits, out)]
+            return out
+
+    def current_function(self, edge=None):
+        """The function a symbolic edge is fixed to now, or None (a spline or pruned edge)."""
+        e = self._edge(edge)
+        with self.lock:
+            if self.model.edge_mode(e) != "symbolic":
+                return None
+            return self.model.layers[e.layer].sym_names.get((e.src, e.dst))
 
     def formula(self, digits=4):
         """``FormulaText`` of the model now (LaTeX, sympy and Python source, or why not)."""

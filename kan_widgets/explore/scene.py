@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from ..core.edges import EdgeId, as_edge
+from .task import cross_entropy
 
 __all__ = ["NetworkScene", "EdgeDetail", "build_scene", "edge_detail", "fix_previews",
            "candidate_curve", "formula_text", "FormulaText", "ALPHA_LEVELS"]
@@ -233,8 +234,9 @@ def candidate_curve(fit, x) -> np.ndarray:
     return np.where(np.isfinite(y), y, np.nan)
 
 
-def fix_previews(model, edge, fits, X, y) -> np.ndarray:
-    """RMSE on ``(X, y)`` if ``edge`` were fixed to each of ``fits``, model untouched.
+def fix_previews(model, edge, fits, X, y, task="regression") -> np.ndarray:
+    """RMSE on ``(X, y)`` if ``edge`` were fixed to each of ``fits``, model untouched; for
+    ``task="classification"`` (``y``: (n,) labels) the cross-entropy instead.
 
     Exact and cheap: the layer output of the edge's destination changes by
     ``node_scale * (new - old)``; only the layers after it are re-run, all candidates in one
@@ -246,7 +248,8 @@ def fix_previews(model, edge, fits, X, y) -> np.ndarray:
     layer = model.layers[e.layer]
     with torch.no_grad():
         X = model.check_input(X)
-        y = torch.as_tensor(y, dtype=model.dtype, device=model.device).reshape(len(X), -1)
+        if task != "classification":
+            y = torch.as_tensor(y, dtype=model.dtype, device=model.device).reshape(len(X), -1)
         xl = model.layer_input(X, e.layer)
         out = layer(xl)  # (B, n_out)
         old = layer.activations(xl)[:, e.dst, e.src]  # (B,)
@@ -260,6 +263,8 @@ def fix_previews(model, edge, fits, X, y) -> np.ndarray:
         for l in range(e.layer + 1, model.depth):  # products of sub-nodes included
             z = model.nodes_from_subnodes(l, model.layers[l](z))
         pred = z.reshape(len(fits), len(X), -1)
+        if task == "classification":
+            return np.array([cross_entropy(p, y) for p in pred])
         rmse = ((pred - y.unsqueeze(0)) ** 2).mean((1, 2)).sqrt()
     return _np(rmse)
 

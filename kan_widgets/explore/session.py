@@ -58,6 +58,11 @@ class Session(SessionQueries, PreviewCommands, NodeCommands, PersistCommands, Tr
         counts the steps dropped
     live_interval : least seconds between the starts of two live redraws while training
         (0.2: up to 5 frames/s)
+    loss : "cross_entropy" for a classifier (outputs are class logits, targets integer
+        labels), "mse" for regression; default: what the model was fitted with (its training
+        log records accuracy after a cross-entropy fit), else classification for integer
+        labels and several outputs, else regression. A classifier's "loss" everywhere is the
+        cross-entropy, ``accuracies()`` gives its accuracy, and ``train`` fits with it
 
     Traits (observe them)
     ---------------------
@@ -79,6 +84,7 @@ class Session(SessionQueries, PreviewCommands, NodeCommands, PersistCommands, Tr
     ----------
     undo_history : UndoHistory of the commands (``history`` is its old name); the model's
         training log is ``model.history_``
+    task : "regression" or "classification" (see ``loss``)
 
     Vocabulary: the commands carry the core verbs' names and keyword-only arguments
     (``fix_symbolic``, ``unfix_symbolic``, ``prune_edge``, ``unprune``,
@@ -103,12 +109,12 @@ class Session(SessionQueries, PreviewCommands, NodeCommands, PersistCommands, Tr
     discovering = Bool(False)
 
     def __init__(self, model, data=None, max_history=100, live_interval=0.2,
-                 max_history_bytes=DEFAULT_MAX_BYTES):
+                 max_history_bytes=DEFAULT_MAX_BYTES, loss=None):
         super().__init__()
         self.lock = ModelLock()
         self.live_interval = float(live_interval)
         self._cache: dict = {}
-        self._attach(model, data)
+        self._attach(model, data, loss)
         self.train_log: list[dict] = []
         self._busy = threading.Lock()  # makes "is a fit running? if not, start one" atomic
         self._stop = threading.Event()

@@ -19,6 +19,7 @@ import torch
 from ..core.validation import unpack_data
 from .history import Step, restore_state
 from .layout import NetworkLayout
+from .task import REGRESSION, as_targets, detect_task
 
 __all__ = ["SwapCommands"]
 
@@ -27,18 +28,24 @@ class SwapCommands:
     """``replace_model`` of ``Session`` and the helpers undo / redo use for a swap step
     (``Session`` supplies the traits, the lock, ``poll``, ``losses``, ``_changed``)."""
 
-    def _attach(self, model, data) -> None:
-        """Make ``model`` and ``data`` the session's (tensors, names, layout); nothing else."""
+    def _attach(self, model, data, loss=None) -> None:
+        """Make ``model`` and ``data`` the session's (tensors, names, layout, task: ``loss``
+        or detected, see ``task.detect_task``); nothing else."""
         X = y = X_test = y_test = names = None
+        task = detect_task(model, None, loss)
         if data is not None:
             X, y, X_test, y_test, names = unpack_data(data)
-            kw = dict(dtype=model.dtype, device=model.device)
-            X, y = (torch.as_tensor(v, **kw) for v in (X, y))
+            task = detect_task(model, y, loss)
+            X = torch.as_tensor(X, dtype=model.dtype, device=model.device)
+            y = as_targets(model, y, task)  # a classifier's labels are checked there
             if X_test is not None:
-                X_test, y_test = (torch.as_tensor(v, **kw) for v in (X_test, y_test))
-            if X.shape[1] != model.width[0] or y.shape[1] != model.width[-1]:
-                raise ValueError(f"the data has {X.shape[1]} input(s) and {y.shape[1]} "
+                X_test = torch.as_tensor(X_test, dtype=model.dtype, device=model.device)
+                y_test = as_targets(model, y_test, task)
+            n_out = y.reshape(len(y), -1).shape[1] if task == REGRESSION else model.width[-1]
+            if X.shape[1] != model.width[0] or n_out != model.width[-1]:
+                raise ValueError(f"the data has {X.shape[1]} input(s) and {n_out} "
                                  f"output(s); the model has width {model.width}")
+        self.task = task
         inputs = (names[0] if names else None) or model.variables_
         outputs = (names[1] if names else None) or model.output_names_
         layout = NetworkLayout.from_model(model, inputs, outputs)

@@ -11,6 +11,7 @@ import time
 
 from .checks import read_train_args
 from .history import Step, restore_state
+from .task import CLASSIFICATION
 
 __all__ = ["ModelLock", "TrainCommands"]
 
@@ -70,6 +71,8 @@ class TrainCommands:
         live; ``stop()`` ends it after the current step); else it returns when done.
         Extra keywords go to ``fit``. Settings are checked first (``checks.read_train_args``):
         lr must be > 0 and finite, steps a whole number >= 1, penalties finite and >= 0.
+        A classifier session (``task == "classification"``) fits with
+        ``loss="cross_entropy"``, the loss the model was fitted with.
         """
         try:
             checked = read_train_args(steps, lr, lamb, lamb_entropy)
@@ -95,6 +98,8 @@ class TrainCommands:
             self._stop.clear()
             self.train_log = []
             self.training = True
+        if self.task == CLASSIFICATION and "loss" not in fit_kw and "loss_fn" not in fit_kw:
+            fit_kw["loss"] = "cross_entropy"
         args = dict(opt=opt, **checked, **fit_kw)
         if not background:
             self._run_train(args, raise_errors=True)
@@ -136,14 +141,22 @@ class TrainCommands:
             h = self.model.history_
             if not h["step"]:
                 return "not trained yet"
-            last = {k: h[k][-1] for k in ("step", "train_rmse", "test_rmse")}
+            keys = ("step", "train_rmse", "test_rmse", "train_loss", "test_loss", "train_acc",
+                    "test_acc")
+            last = {k: (h[k][-1] if h.get(k) else float("nan")) for k in keys}
             n = len(h["step"])
         done = self.undo_history.done
         state = ("training" if self.training else
                  "done" if done and done[-1].kind == "train" else "model")
+        head = f"{state}: step {last['step']} ({n} step{'s' * (n != 1)} trained)"
+        if self.task == CLASSIFICATION:
+            # accuracy first (what a classifier is judged by), then the loss it minimises
+            acc = " · ".join(f"{k} acc {last[k + '_acc']:.1%}" for k in ("train", "test")
+                             if last[k + "_acc"] == last[k + "_acc"])
+            ce = f"cross-entropy {last['train_loss']:.3e}"
+            return f"{head} · {acc or 'accuracy n/a'} · {ce}"
         test = "" if last["test_rmse"] != last["test_rmse"] else f" · test {last['test_rmse']:.3e}"
-        return (f"{state}: step {last['step']} ({n} step{'s' * (n != 1)} trained) · "
-                f"train {last['train_rmse']:.3e}{test}")
+        return f"{head} · train {last['train_rmse']:.3e}{test}"
 
     def _run_train(self, args, raise_errors):
         timing = {"last": 0.0, "cost": 0.0}
@@ -185,7 +198,12 @@ class TrainCommands:
                     note = " — stopped early: the fit diverged and was rolled back (try a smaller lr)"
                 elif self._stop.is_set():
                     note = " — stopped"
-                self._changed(f"trained {done}/{requested} steps{note}",
+                acc = ""
+                if self.task == CLASSIFICATION:
+                    test_acc, train_acc = self.accuracies()
+                    acc = f" · accuracy train {train_acc:.1%}" + (
+                        f", test {test_acc:.1%}" if self.X_test is not None else "")
+                self._changed(f"trained {done}/{requested} steps{acc}{note}",
                               "error" if "diverged" in note else "info")
                 if done:
                     self.flag_worse(loss_before, self.undo_history.current_loss(), "training")

@@ -1,5 +1,6 @@
 """What the model computes on its data: predicted against true (with the residual RMS), and,
-for a one-input model, the fitted function drawn over the samples."""
+for a one-input model, the fitted function drawn over the samples. For a classifier: the
+probability each sample's true class gets, by class, and the accuracy."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import ipywidgets as widgets
 import numpy as np
 import plotly.graph_objects as go
 
+from ..explore.task import CLASSIFICATION, class_probability, measure
 from ._explorer_common import guard
 from ._plotly import update_figure
 
@@ -33,7 +35,8 @@ class DataPanel:
     def __init__(self, session, width_px=400):
         self.session = s = session
         self._lock = threading.RLock()
-        one = s.model.width[0] == 1
+        self._classes = s.task == CLASSIFICATION
+        one = s.model.width[0] == 1 and not self._classes
         self._one_input = one
         traces = [go.Scatter(x=[], y=[], mode="markers", name="predicted",
                              marker=dict(size=4, color="rgba(31,41,55,0.35)")),
@@ -48,6 +51,9 @@ class DataPanel:
                       plot_bgcolor="white", showlegend=False,
                       xaxis=dict(title=dict(text="true"), domain=[0, 0.45] if one else [0, 1]),
                       yaxis=dict(title=dict(text="predicted")))
+        if self._classes:
+            layout.update(xaxis=dict(title=dict(text="true class"), dtick=1),
+                          yaxis=dict(title=dict(text="P(true class)"), range=[-0.02, 1.02]))
         if one:
             layout.update(xaxis2=dict(domain=[0.58, 1], anchor="y2",
                                       title=dict(text=s.layout.node_labels[0][0])),
@@ -77,6 +83,8 @@ class DataPanel:
         if X is None:
             self.info.value = "<i>no data: build the Explorer with data to see predictions</i>"
             return
+        if self._classes:
+            return self._refresh_classes(X, y)
         with s.lock:
             pred = s.model.predict(X).detach().cpu().double().numpy()
             curve = None
@@ -103,6 +111,27 @@ class DataPanel:
                                f"{float(np.abs(res).max()):.3g} "
                                f"({'test' if s.X_test is not None else 'train'} split, "
                                f"{len(true)} samples)")
+
+    def _refresh_classes(self, X, y):
+        """A classifier: each sample's probability of its own class, at its class (spread
+        sideways so the points do not hide each other); the accuracy in the info line."""
+        s = self.session
+        with s.lock:
+            pred = s.model.predict(X)
+            loss, acc = measure(s.model, X, y, s.task)
+        p = class_probability(pred, y)
+        labels = y.cpu().numpy()
+        step = max(1, len(p) // MAX_POINTS)
+        idx = np.arange(0, len(p), step)
+        spread = ((idx % 41) - 20) / 60.0  # deterministic sideways spread
+        top = max(2, s.model.width[-1]) - 0.5
+        with self._lock, self.widget.hold_sync():
+            update_figure(self.figure, [
+                (self.figure.data[0], {"x": labels[idx] + spread, "y": p[idx]}),
+                (self.figure.data[1], {"x": [-0.5, top], "y": [0.5, 0.5]})])
+            split = "test" if s.X_test is not None else "train"
+            self.info.value = (f"accuracy {acc:.1%} · cross-entropy {loss:.3g} "
+                               f"({split} split, {len(p)} samples)")
 
     def residuals(self) -> np.ndarray:
         """Predicted minus true on the shown split, (n, n_outputs)."""

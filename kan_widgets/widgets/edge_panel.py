@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 
 from ..core.functions import function_names
 from ..explore.scene import candidate_curve
+from ..explore.task import loss_name
 from ._explorer_common import button, fmt, guard, nowrap, set_enabled, short
 from ._plotly import sync_state, update_figure
 
@@ -67,8 +68,11 @@ class EdgePanel:
         self._fits = []
         self._updating = False  # our own writes to the lists must not count as picks
         self._mode = None  # mode of the edge shown ("spline", "symbolic", "pruned") or None
-        # what the previews measure: test RMSE when the data has a test split
-        self._rmse = "test RMSE" if getattr(session, "X_test", None) is not None else "RMSE"
+        # what the previews measure: the RMSE (a classifier: the cross-entropy), on the test
+        # split when the data has one
+        test = "test " if getattr(session, "X_test", None) is not None else ""
+        self._rmse = test + loss_name(getattr(session, "task", "regression"))
+        self._current = None  # the function a symbolic edge is fixed to now
         self.title = widgets.HTML(TITLE_EMPTY)
         self.title.add_class("kw-edge-title")
         hist = dict(color="rgba(100,120,160,0.25)")
@@ -140,7 +144,8 @@ class EdgePanel:
         fit, loss = self._candidate(e, name)
         with self._lock, self.widget.hold_sync():
             x = np.array(self.figure.data[2].x, dtype=float)
-            update_figure(self.figure, [(self.figure.data[3], self._cand_props(fit, x))])
+            shown = None if name == self._current else fit  # the edge's own curve is it
+            update_figure(self.figure, [(self.figure.data[3], self._cand_props(shown, x))])
             self._show_choice(name, fit, loss)
 
     def _candidate(self, e, name):
@@ -166,9 +171,15 @@ class EdgePanel:
         loss = "…" if loss is None else _fmt(loss)  # None: the preview is on its way
         # each part is unbreakable: the line wraps between parts, never inside a number
         r2 = _fmt(fit.r2, ".4f") if fit is not None else ""
-        self.pick_info.value = ("" if fit is None else
-                                f"{nowrap(name + ':')} {nowrap('r² ' + r2)} · "
-                                f"{nowrap(f'{self._rmse} if fixed → {loss}')}")
+        if fit is not None and name == self._current:
+            # the edge is this function already: the number is the model's loss now
+            self.pick_info.value = (f"{nowrap(name + ':')} the edge is {html.escape(name)} "
+                                    f"now · {nowrap(f'{self._rmse} now {loss}')}")
+        else:
+            self.pick_info.value = ("" if fit is None else
+                                    f"{nowrap(name + ':')} {nowrap('r² ' + r2)} · "
+                                    f"{nowrap(f'{self._rmse} if fixed → {loss}')}")
+        self._update_buttons()
 
     def fix(self, name=None):
         """Fix the selected edge to ``name`` (default: the current choice)."""
@@ -201,6 +212,7 @@ class EdgePanel:
         with s.lock:
             det = s.edge_detail(e)
             fits = list(s.suggestions(e, self.topk)) if det.mode != "pruned" else []
+            current = s.current_function(e)
         what = {"spline": "spline", "pruned": "pruned",
                 "symbolic": f"symbolic: {det.function} (r² {_fmt(det.r2, '.4f')})"}[det.mode]
         src, dst = (html.escape(short(n)) for n in (det.src_name, det.dst_name))
@@ -208,10 +220,12 @@ class EdgePanel:
                  f" &nbsp;·&nbsp; {nowrap('score ' + _fmt(det.score))}")
         counts, edges_ = (np.histogram(det.sample_x, bins=30) if len(det.sample_x)
                           else (np.array([]), np.array([0.0])))
-        # the best candidate is drawn at once; Fix uses it unless another one is picked
-        best = fits[0] if fits else None
+        # the best candidate is drawn at once; Fix uses it unless another one is picked (on a
+        # symbolic edge the first other than its own function)
+        best = next((f for f in fits if f.name != current), fits[0] if fits else None)
         with self._lock, self.widget.hold_sync():
             self._fits = fits
+            self._current = current
             self.title.value = title
             bar, samples, curve, cand = self.figure.data
             # one Plotly.update for the whole figure: same property names on every trace
@@ -219,7 +233,8 @@ class EdgePanel:
                 (bar, {"x": (edges_[:-1] + edges_[1:]) / 2, "y": counts, "name": "inputs"}),
                 (samples, {"x": det.sample_x, "y": det.sample_y, "name": "samples"}),
                 (curve, {"x": det.curve_x, "y": det.curve_y, "name": det.function or det.mode}),
-                (cand, self._cand_props(best, det.curve_x)),
+                (cand, self._cand_props(None if best is None or best.name == current else best,
+                                        det.curve_x)),
             ], {"yaxis2.range": [0, 4 * max(counts.max(initial=1), 1)],
                 "xaxis.title.text": short(det.src_name, 40), **_FULL_LAYOUT})
             self._placeholder(False)
@@ -262,7 +277,8 @@ class EdgePanel:
         try:
             self.suggestions.options = [
                 (f"{f.name:<12} {_fmt(f.r2, '.5f'):>8}  {f.complexity:>3}  "
-                 f"{'…' if loss is None else _fmt(loss)}", f.name)
+                 f"{'…' if loss is None else _fmt(loss)}"
+                 f"{' (now)' if f.name == self._current else ''}", f.name)
                 for f, loss in zip(fits, losses)]
         finally:
             self._updating = False
@@ -279,10 +295,12 @@ class EdgePanel:
     def _update_buttons(self):
         """Enable Fix / Prune / Restore where they apply; a disabled one says why."""
         mode, training = self._mode, self.session.training
+        same = mode == "symbolic" and self.choice is not None and self.choice == self._current
         with self._lock, self.widget.hold_sync():
             for b, ok, why in [
-                (self.fix_button, mode in ("spline", "symbolic"),
-                 "the edge is pruned: Restore it first"),
+                (self.fix_button, mode in ("spline", "symbolic") and not same,
+                 f"the edge is {self.choice} already: pick another function"
+                 if same else "the edge is pruned: Restore it first"),
                 (self.prune_button, mode in ("spline", "symbolic"), "the edge is already pruned"),
                 (self.restore_button, mode in ("symbolic", "pruned"),
                  "the edge is a spline already"),
@@ -308,5 +326,5 @@ class EdgePanel:
                 self._updating = False
             self._fits, self.choice = [], None
             self.pick_info.value = ""
-            self._mode = None
+            self._mode = self._current = None
             self._update_buttons()

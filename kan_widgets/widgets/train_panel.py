@@ -12,6 +12,7 @@ import ipywidgets as widgets
 import plotly.graph_objects as go
 
 from ..explore.checks import TRAIN_FIELDS, read_int
+from ..explore.task import CLASSIFICATION, loss_name
 from ._explorer_common import button, guard, set_enabled
 from ._plotly import update_figure
 from .actions_panel import ActionsPanel
@@ -41,7 +42,8 @@ class TrainPanel:
     actions : the ``ActionsPanel`` (threshold, Prune weak edges, grid, Refine / Coarsen,
         library, Auto-symbolic, Save); its controls are also attributes here (``grid``,
         ``threshold``, ``refine_button``, ``auto_button``, ``prune_button``)
-    loss_figure : FigureWidget of train and test RMSE per step (log scale, decades labelled)
+    loss_figure : FigureWidget of train and test RMSE per step (log scale, decades labelled);
+        for a classifier the cross-entropy, and the accuracy is in ``status``
     status : HTML with the model's last training numbers (CSS class ``kw-train-status``)
     """
 
@@ -99,7 +101,7 @@ class TrainPanel:
             **(dict(autosize=True) if width_px is None else dict(width=width_px)),
             height=200, margin=dict(l=50, r=10, t=10, b=35),
             # decades only: no "2" and "5" between them (they read as values)
-            yaxis=dict(type="log", title=dict(text="RMSE"), exponentformat="e",
+            yaxis=dict(type="log", title=dict(text=loss_name(s.task)), exponentformat="e",
                        minorloglabels="none", gridcolor="rgb(230,230,230)"),
             xaxis=dict(title=dict(text="step")), plot_bgcolor="white",
             legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0)))
@@ -186,7 +188,11 @@ class TrainPanel:
         s = self.session
         with s.lock:
             h = s.model.history_
-            steps, train, test = list(h["step"]), list(h["train_rmse"]), list(h["test_rmse"])
+            # what the session calls its loss: RMSE, or a classifier's cross-entropy
+            key = "loss" if s.task == CLASSIFICATION else "rmse"
+            nan = [float("nan")] * len(h["step"])
+            steps = list(h["step"])
+            train, test = (list(h.get(f"{k}_{key}", nan)) for k in ("train", "test"))
             n_done, training = len(s.train_log), s.training
             status = s.train_status()
         with self._lock, self.widget.hold_sync():
