@@ -167,6 +167,10 @@ class ActionsPanel:
             s.clear_preview()
             self.prune_info.value = ""
             return
+        if s.samples is None:  # pruning by score needs samples to score the edges on
+            s.clear_preview()
+            self.prune_info.value = "<i>no samples: build the Explorer with data</i>"
+            return
         th = self.threshold.value
         p = s.prune_preview(edge_th=th)
         s.preview = list(p.edges)  # outlined on the network and named on the edge panel

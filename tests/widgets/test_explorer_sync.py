@@ -278,3 +278,13 @@ def test_data_view_draws_the_fitted_function_for_one_input():
     assert len(fit.x) == 200 and fit.xaxis == "x2"
     xs = torch.tensor(list(fit.x[:5]), dtype=torch.float32)[:, None]
     assert list(fit.y[:5]) == pytest.approx(model.predict(xs)[:, 0].tolist(), rel=1e-5)
+
+
+def test_without_data_the_explorer_builds_and_a_node_says_why_no_values():
+    from kan_widgets import KAN
+
+    ex = Explorer(KAN([3, 2, 1]))
+    assert "no samples" in ex.train_panel.actions.prune_info.value
+    ex.select_node(1, 0)
+    assert "no samples: build the Explorer with data" in ex.node_panel.stats.value
+    assert "prune node h1.0: 4 edges go, loss n/a → n/a" in ex.node_panel.node_info.value
