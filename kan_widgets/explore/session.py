@@ -29,6 +29,7 @@ from .node_commands import NodeCommands
 from .persist import PersistCommands
 from .previews import WORSE_FACTOR, PreviewCommands, worse_by
 from .queries import SessionQueries
+from .shape_commands import ShapeCommands, shape_of
 from .swap import SwapCommands
 from .training import ModelLock, TrainCommands
 
@@ -42,8 +43,8 @@ def _accepts(fn, name: str) -> bool:
         return False
 
 
-class Session(SessionQueries, PreviewCommands, NodeCommands, PersistCommands, TrainCommands,
-              SwapCommands, HasTraits):
+class Session(SessionQueries, PreviewCommands, NodeCommands, ShapeCommands, PersistCommands,
+              TrainCommands, SwapCommands, HasTraits):
     """State and commands of one Explorer.
 
     Parameters
@@ -76,7 +77,10 @@ class Session(SessionQueries, PreviewCommands, NodeCommands, PersistCommands, Tr
     worse : the last action made the loss more than ``WORSE_FACTOR`` times worse (the message
         says so; the widget shows Undo next to it)
     structure : bumped when the session's model is another object, of maybe another width,
-        or its data changed (``replace_model``, and its undo / redo): views rebuild
+        or its data changed (``replace_model``, and its undo / redo), or when the model's
+        shape changed (a node or layer added or removed: ``add_node``, ``remove_node``,
+        ``add_layer``, their undo, or a cell; ``layout`` is new, the selection cleared):
+        views rebuild
     discovering : a discovery search runs for this session (``DiscoverState``); training
         is refused meanwhile
 
@@ -329,8 +333,9 @@ class Session(SessionQueries, PreviewCommands, NodeCommands, PersistCommands, Tr
             self._report(what, err)
             raise err
 
-    def _mutate(self, kind, label, action):
-        """Run ``action`` as one undoable step; on error roll back, report and re-raise."""
+    def _mutate(self, kind, label, action, show_before=False):
+        """Run ``action`` as one undoable step; on error roll back, report and re-raise.
+        The message gives the loss after (``show_before``: before → after)."""
         with self.lock:  # the idle check inside: a fit cannot start between check and act
             self._check_idle(kind)
             self.poll()
@@ -350,7 +355,8 @@ class Session(SessionQueries, PreviewCommands, NodeCommands, PersistCommands, Tr
             test, train = self.losses()
             self.undo_history.push(Step(label, kind, test, train, before=before))
             note = "".join(f" — {w.message}" for w in caught)
-            self._changed(f"{label}: loss {_fmt(test)}{note}", "warning" if caught else "info")
+            loss = f"{_fmt(loss_before)} → {_fmt(test)}" if show_before else _fmt(test)
+            self._changed(f"{label}: loss {loss}{note}", "warning" if caught else "info")
             self.flag_worse(loss_before, test, label)
         for w in caught:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
@@ -369,6 +375,8 @@ class Session(SessionQueries, PreviewCommands, NodeCommands, PersistCommands, Tr
         """The model changed: drop caches, remember its version and state (the next command's
         undo point), update flags, bump ``revision`` (views redraw)."""
         self._cache.clear()
+        if shape_of(self.model) != self._shape_key:
+            self._new_shape()
         self._seen = self._cache_version = self.model.version
         self._seen_state = self.model.state()
         self.can_undo = self.undo_history.can_undo

@@ -19,6 +19,7 @@ import torch
 from ..core.validation import unpack_data
 from .history import Step, restore_state
 from .layout import NetworkLayout
+from .shape_commands import shape_of
 from .task import REGRESSION, as_targets, detect_task
 
 __all__ = ["SwapCommands"]
@@ -50,6 +51,7 @@ class SwapCommands:
         outputs = (names[1] if names else None) or model.output_names_
         layout = NetworkLayout.from_model(model, inputs, outputs)
         self.model, self.data, self.layout = model, data, layout
+        self._shape_key = shape_of(model)
         self.X, self.y, self.X_test, self.y_test = X, y, X_test, y_test
         self._cache.clear()
         self._cache_version = model.version

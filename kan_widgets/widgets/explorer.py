@@ -14,9 +14,11 @@ History and the message), ``kw-history-popup`` (the list of steps), ``kw-edge-ti
 ``kw-actions`` (prune by threshold, refine / coarsen, auto-symbolic, save; see
 ``ActionsPanel``), ``kw-node-panel`` (the selected node in the edge panel's place: its value
 over the data, ``kw-node-title``, ``kw-node-info`` and Prune node / Drop input, see
-``NodePanel``), ``kw-play``, ``kw-step``, ``kw-reset``, ``kw-step-counter``,
-``kw-preset``, ``kw-data-view`` (predicted vs true; for one input the fitted function over
-the samples), and the plotly traces ``nodes l`` (the clickable dots of node-layer ``l``).
+``NodePanel``), ``kw-shape`` (+ node, − node, + layer: ``kw-add-node``, ``kw-remove-node``,
+``kw-add-layer``, ``kw-shape-info``; see ``ShapePanel``), ``kw-play``, ``kw-step``,
+``kw-reset``, ``kw-step-counter``, ``kw-preset``, ``kw-data-view`` (predicted vs true; for
+one input the fitted function over the samples), and the plotly traces ``nodes l`` (the
+clickable dots of node-layer ``l``).
 Discover (folded below the layout, ``kw-discover-box``): the panel ``kw-discover`` with
 ``kw-discover-budget``, the buttons Discover and Stop (``kw-discover-run``,
 ``kw-discover-stop``), ``kw-discover-progress``, ``kw-discover-status`` and the plotly trace
@@ -407,6 +409,28 @@ class Explorer:
     def preview_prune_node(self, layer=None, i=None):
         """What pruning the node would do (``NodePreview``: edges that go, loss after)."""
         return self.session.preview_prune_node(*self.session._node(layer, i))
+
+    def add_node(self, layer, kind="sum"):
+        """Add a node to hidden layer ``layer`` (the Shape row's ``+ node``; ``kind="mult"``:
+        a multiplication node). The function stays; undoable."""
+        self.session.add_node(layer, kind)
+        return self
+
+    def remove_node(self, layer, i=None):
+        """Remove node ``i`` of hidden layer ``layer`` (``− node``: default the selected node
+        of that layer, else its last); ``preview_remove_node`` gives the loss after."""
+        self.session.remove_node(layer, i)
+        return self
+
+    def preview_remove_node(self, layer, i=None):
+        """What ``remove_node`` would do (``ShapePreview``: width and loss after)."""
+        return self.session.preview_remove_node(layer, i)
+
+    def add_layer(self, at=None):
+        """Add a hidden layer (``+ layer``: after the last hidden layer), starting as the
+        identity; undoable."""
+        self.session.add_layer(at)
+        return self
 
     def prune_input(self, i):
         """Drop input ``i`` (index or name): ``KAN.prune_input``."""

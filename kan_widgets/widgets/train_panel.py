@@ -17,6 +17,7 @@ from ._explorer_common import button, guard, set_enabled
 from ._plotly import update_figure
 from .actions_panel import ActionsPanel
 from .fields import CheckedField
+from .shape_panel import ShapePanel
 
 __all__ = ["TrainPanel"]
 
@@ -42,6 +43,7 @@ class TrainPanel:
     actions : the ``ActionsPanel`` (threshold, Prune weak edges, grid, Refine / Coarsen,
         library, Auto-symbolic, Save); its controls are also attributes here (``grid``,
         ``threshold``, ``refine_button``, ``auto_button``, ``prune_button``)
+    shape : the ``ShapePanel`` (+ node, − node, + layer; CSS ``kw-shape``)
     loss_figure : FigureWidget of train and test RMSE per step (log scale, decades labelled);
         for a classifier the cross-entropy, and the accuracy is in ``status``
     status : HTML with the model's last training numbers (CSS class ``kw-train-status``)
@@ -75,6 +77,7 @@ class TrainPanel:
                             "value")
         self.opt.observe(self._on_opt, "value")
         self.actions = a = ActionsPanel(s)
+        self.shape = ShapePanel(s)
         self.grid, self.threshold = a.grid, a.threshold
         self.refine_button, self.auto_button, self.prune_button = (
             a.refine_button, a.auto_button, a.prune_button)
@@ -116,7 +119,8 @@ class TrainPanel:
                                self.step_button, self.reset_button, self.counter])
         buttons.add_class("kw-row")
         # the buttons first: they stay in view on a short screen, the fields wrap below
-        controls = widgets.VBox([buttons, fields, self.status, self.actions.widget])
+        controls = widgets.VBox([buttons, fields, self.status, self.actions.widget,
+                                 self.shape.widget])
         controls.add_class("kw-train-controls")
         loss_box = widgets.VBox([self.loss_figure])
         loss_box.add_class("kw-loss-box")
