@@ -24,6 +24,9 @@ Discover (folded below the layout, ``kw-discover-box``): the panel ``kw-discover
 ``kw-discover-stop``), ``kw-discover-progress``, ``kw-discover-status`` and the plotly trace
 ``front`` (one point per candidate; a click loads it).
 
+Fast from the first click: once displayed in a kernel, what a click on each edge shows is
+computed while the kernel is idle (``warmup.start_warm_up``), one piece per event-loop turn.
+
 Never stale: when displayed in a kernel the Explorer polls its model after every executed
 cell (``kernel_sync.watch_cells``), and every click polls first; a change made outside
 becomes an undoable "changed outside the Explorer" step. A disabled button's tooltip says
@@ -52,6 +55,7 @@ from .kernel_sync import watch_cells
 from .network_view import NetworkView
 from .node_panel import NodePanel
 from .train_panel import TrainPanel
+from .warmup import start_warm_up
 
 __all__ = ["Explorer"]
 
@@ -242,7 +246,10 @@ class Explorer:
 
     def _repr_mimebundle_(self, **kwargs):
         watch_cells(self.session)  # shown in a kernel: follow the cells run after this one
-        return self.widget._repr_mimebundle_(**kwargs)
+        bundle = self.widget._repr_mimebundle_(**kwargs)
+        if getattr(self, "_warm", None) is None:  # the first click as fast as the later ones
+            self._warm = start_warm_up(self.session, topk=self._edge_panel.topk)
+        return bundle
 
     # ------------------------------------------------------------------ twins of the UI
     def select(self, edge):
