@@ -9,7 +9,7 @@ import warnings
 
 import torch
 
-from ..core import KAN
+from ..core import KAN, NonFiniteError
 from ..symbolic import formula as _formula
 from .front import Candidate, Front
 from .polish import complexity, nrmse, polish, snap
@@ -157,7 +157,14 @@ def discover(data, y=None, *, target=None, variables=None, time_budget=60.0, see
             if stop is not None and stop():
                 front.interrupted = True
                 break
-            cand = _one_run(ds, view, width, lamb, seed + k, steps, deadline, stop)
+            try:
+                cand = _one_run(ds, view, width, lamb, seed + k, steps, deadline, stop)
+            except (ValueError, NonFiniteError) as err:
+                # the inputs were checked above: what fails inside one run is numerical (a fit
+                # that overflowed, a model gone non-finite); the other runs still count
+                warnings.warn(f"discover: run {k + 1} (width {width}, lamb {lamb}) failed and "
+                              f"was skipped: {err}", RuntimeWarning, stacklevel=2)
+                continue
             front.add(cand)
             if bar is not None:
                 bar.n = round(min(time.perf_counter() - t0, time_budget), 1)

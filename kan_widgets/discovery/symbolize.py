@@ -116,7 +116,29 @@ def symbolize(model, data, *, r2_threshold=0.9, weight_simple=1.2, steps=30, fit
                 below = True
                 notes.append(f"edge {tuple(e)}: no function reached r2 {r2_threshold}; used the "
                              f"best, {chosen.name} (r2 {chosen.r2:.3f})")
-            model.fix_symbolic(e, chosen.name, X=X)
+            used = _fix_first_that_fits(model, e, [chosen, *(f for f in fits if f is not chosen)],
+                                        X)
+            if used is not chosen:
+                notes.append(f"edge {tuple(e)}: {chosen.name}'s fitted constants do not fit in "
+                             f"{model.dtype}; used {used.name} (r2 {used.r2:.3f})")
         if fit is not None and steps:
             fit(model, steps)
     return notes, below
+
+
+def _fix_first_that_fits(model, edge, fits, X):
+    """Fix ``edge`` to the first of ``fits`` that ``fix_symbolic`` accepts, and return it.
+
+    A fit's constants can be valid in float64 and overflow the model's dtype (``c = -2.6e60``
+    for a steep ``exp`` on a float32 model): ``fix_symbolic`` refuses those with a
+    ``ValueError`` and leaves the model as it was, so the next-ranked function is tried.
+    """
+    error = None
+    for f in fits:
+        try:
+            model.fix_symbolic(edge, f.name, X=X)
+            return f
+        except ValueError as err:
+            error = err
+    raise ValueError(f"edge {tuple(edge)}: no library function could be fixed; the last "
+                     f"refusal: {error}")

@@ -121,3 +121,42 @@ def test_stop_callable_ends_the_search_with_the_front_so_far():
     _all_have_formulas(front)
     with pytest.raises(TypeError, match="stop must be a callable"):
         kw.discover(_easy(), stop=True, progress=False)
+
+
+def test_a_run_that_fails_numerically_is_skipped_with_a_warning(monkeypatch):
+    calls = []
+    real = search._one_run
+
+    def overflowing(*args):
+        calls.append(1)
+        if len(calls) == 1:
+            raise ValueError("edge (0, 3, 0): fitted parameters (...) overflow torch.float32")
+        return real(*args)
+
+    monkeypatch.setattr(search, "_one_run", overflowing)
+    with pytest.warns(RuntimeWarning, match="run 1 .* failed and was skipped: edge"):
+        front = kw.discover(_easy(), time_budget=120, use_log=False, progress=False,
+                            max_models=2)
+    assert len(calls) == 2 and len(front.all) == 1 and not front.interrupted
+    _all_have_formulas(front)
+
+
+def test_the_next_ranked_function_is_fixed_when_the_best_is_refused(monkeypatch):
+    from kan_widgets.discovery.symbolize import _fix_first_that_fits
+
+    data = _data(lambda x, y: np.sin(x) + y**2, ["x", "y"], [(-1, 1), (-1, 1)])
+    model = kw.KAN([2, 1], seed=0, dtype=torch.float64).fit(data, steps=10, progress=False)
+    fits = model.suggest_symbolic((0, 0, 0), topk=3)
+    real_fix = type(model).fix_symbolic
+
+    def fussy(self, edge, name, **kw_):
+        if name == fits[0].name:
+            raise ValueError("fitted parameters overflow torch.float32")
+        return real_fix(self, edge, name, **kw_)
+
+    monkeypatch.setattr(type(model), "fix_symbolic", fussy)
+    used = _fix_first_that_fits(model, (0, 0, 0), fits, data.X_train[:100])
+    assert used is fits[1] and model.edge_mode((0, 0, 0)) == "symbolic"
+    with pytest.raises(ValueError, match="no library function could be fixed; .*overflow"):
+        _fix_first_that_fits(model, (0, 1, 0), fits[:1], data.X_train[:100])
+    assert model.edge_mode((0, 1, 0)) == "spline"
