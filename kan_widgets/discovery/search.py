@@ -159,9 +159,9 @@ def discover(data, y=None, *, target=None, variables=None, time_budget=60.0, see
                 break
             try:
                 cand = _one_run(ds, view, width, lamb, seed + k, steps, deadline, stop)
-            except (ValueError, NonFiniteError) as err:
-                # the inputs were checked above: what fails inside one run is numerical (a fit
-                # that overflowed, a model gone non-finite); the other runs still count
+            except NonFiniteError as err:
+                # one run's model went non-finite: the other runs still count (any other error
+                # ends the search and reaches the caller)
                 warnings.warn(f"discover: run {k + 1} (width {width}, lamb {lamb}) failed and "
                               f"was skipped: {err}", RuntimeWarning, stacklevel=2)
                 continue

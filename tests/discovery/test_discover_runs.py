@@ -123,14 +123,14 @@ def test_stop_callable_ends_the_search_with_the_front_so_far():
         kw.discover(_easy(), stop=True, progress=False)
 
 
-def test_a_run_that_fails_numerically_is_skipped_with_a_warning(monkeypatch):
+def test_a_run_whose_model_goes_non_finite_is_skipped_with_a_warning(monkeypatch):
     calls = []
     real = search._one_run
 
     def overflowing(*args):
         calls.append(1)
         if len(calls) == 1:
-            raise ValueError("edge (0, 3, 0): fitted parameters (...) overflow torch.float32")
+            raise kw.NonFiniteError("edge (0, 3, 0): the model's output is not finite")
         return real(*args)
 
     monkeypatch.setattr(search, "_one_run", overflowing)
