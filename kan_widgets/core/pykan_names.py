@@ -36,5 +36,5 @@ def missing_attribute(cls_name: str, name: str) -> AttributeError:
 
 def train_hint() -> TypeError:
     return TypeError("model.train(...) is torch's training-mode switch (model.train(True) / "
-                     "model.eval()); to train on data, pykan's model.train(dataset, ...) is "
+                     "model.train(False)); to train on data, pykan's model.train(dataset, ...) is "
                      "model.fit(dataset, steps=..., opt='LBFGS') here")
